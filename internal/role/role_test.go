@@ -1,0 +1,49 @@
+package role
+
+import "testing"
+
+func TestMatrix(t *testing.T) {
+	tests := []struct {
+		role Role
+		perm Permission
+		want bool
+	}{
+		{Anonymous, Public, true},
+		{Anonymous, SignedIn, false},
+		{Anonymous, Generate, false},
+		{User, Generate, true},
+		{User, Gallery, true},
+		{User, Train, true},
+		{User, ViewUsers, false},
+		{User, ManageCredits, false},
+		{Admin, ManageUsers, true},
+		{Admin, ManageProviders, true},
+		{Admin, ConfigureEmail, true},
+		{Admin, ManageSecurity, false},
+		{Admin, ManageSignIn, false},
+		{Admin, GrantAdmin, false},
+		{Superadmin, ManageSecurity, true},
+		{Superadmin, GrantAdmin, true},
+		{Superadmin, Generate, true},
+		{Role("root"), Generate, false},
+		{Superadmin, Permission("made_up"), false},
+	}
+	for _, tt := range tests {
+		if got := tt.role.Can(tt.perm); got != tt.want {
+			t.Errorf("%q.Can(%q) = %v, want %v", tt.role, tt.perm, got, tt.want)
+		}
+	}
+}
+
+func TestHigherRolesHoldLowerPermissions(t *testing.T) {
+	for p := range matrix[User] {
+		if !Admin.Can(p) || !Superadmin.Can(p) {
+			t.Errorf("permission %q of users is missing from a higher role", p)
+		}
+	}
+	for p := range matrix[Admin] {
+		if !Superadmin.Can(p) {
+			t.Errorf("permission %q of admins is missing from superadmins", p)
+		}
+	}
+}
