@@ -1,0 +1,281 @@
+// Package account keeps users: registration, sign-in with a password, lockout after
+// repeated failures, and the first-run creation of the superadmin.
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sketchmaker/sketchmaker/internal/database"
+	"github.com/sketchmaker/sketchmaker/internal/fault"
+	"github.com/sketchmaker/sketchmaker/internal/password"
+	"github.com/sketchmaker/sketchmaker/internal/role"
+)
+
+// The states of an account.
+const (
+	StatusActive   = "active"
+	StatusPending  = "pending"
+	StatusDisabled = "disabled"
+)
+
+// User is one account.
+type User struct {
+	ID            int64     `db:"id"`
+	Email         string    `db:"email"`
+	Username      string    `db:"username"`
+	PasswordHash  string    `db:"password_hash"`
+	Role          role.Role `db:"role"`
+	Status        string    `db:"status"`
+	EmailVerified bool      `db:"email_verified"`
+	PlanID        *int64    `db:"plan_id"`
+	Credits       int64     `db:"credits"`
+	NextResetAt   int64     `db:"next_reset_at"`
+	FailedLogins  int       `db:"failed_logins"`
+	LockedUntil   int64     `db:"locked_until"`
+	LastLoginAt   int64     `db:"last_login_at"`
+	CreatedAt     int64     `db:"created_at"`
+	UpdatedAt     int64     `db:"updated_at"`
+}
+
+const userColumns = `id, email, username, password_hash, role, status, email_verified,
+	plan_id, credits, next_reset_at, failed_logins, locked_until, last_login_at,
+	created_at, updated_at`
+
+// Hasher hashes and checks passwords; it is the password package's Hasher.
+type Hasher interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, hash, pw string) (bool, error)
+	VerifyUnknown(ctx context.Context, pw string) error
+}
+
+// Validator checks a new password against the password policy.
+type Validator interface {
+	Validate(pw string) error
+}
+
+// PlanAssigner gives a new user a plan inside the registration transaction.
+type PlanAssigner interface {
+	AssignPlan(ctx context.Context, tx *sqlx.Tx, userID int64, slug string,
+		actorID int64, reason string) error
+}
+
+// Lockout says how many failed sign-ins lock an account, and for how long.
+type Lockout struct {
+	Threshold int
+	Duration  time.Duration
+}
+
+// Service manages accounts.
+type Service struct {
+	db      *database.DB
+	hasher  Hasher
+	policy  Validator
+	plans   PlanAssigner
+	lockout Lockout
+	now     func() time.Time
+}
+
+// New returns an account service.
+func New(db *database.DB, h Hasher, p Validator, plans PlanAssigner, lo Lockout,
+	now func() time.Time) *Service {
+	if lo.Threshold <= 0 {
+		lo = Lockout{Threshold: 5, Duration: 300 * time.Second}
+	}
+	return &Service{db: db, hasher: h, policy: p, plans: plans, lockout: lo, now: now}
+}
+
+// ErrBadCredentials is the one answer to every failed sign-in, whatever the reason, so that
+// nobody learns which addresses have accounts or which accounts are locked.
+var ErrBadCredentials = fault.New(fault.Unauthorized, "The email or password is incorrect.")
+
+// NewUser is what registration and account creation take.
+type NewUser struct {
+	Email    string
+	Password string
+	Username string
+	Role     role.Role
+	Plan     string
+}
+
+// Create validates and stores a new account and gives it its plan, all in one transaction.
+func (s *Service) Create(ctx context.Context, in NewUser) (*User, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	name, err := cleanUsername(in.Username, email)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.policy.Validate(in.Password); err != nil {
+		return nil, passwordFault(err)
+	}
+	if in.Role == "" {
+		in.Role = role.User
+	}
+	if !in.Role.Valid() {
+		return nil, fault.Field("role", "The role must be user, admin or superadmin.")
+	}
+	if in.Plan == "" {
+		in.Plan = "free"
+	}
+
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, passwordFault(err)
+	}
+
+	var id int64
+	now := s.now().UnixMilli()
+	err = s.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`INSERT INTO users (email, username, password_hash, role, status,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+		err := tx.GetContext(ctx, &id, q, email, name, hash, in.Role, StatusActive, now, now)
+		if database.IsUnique(err) {
+			return fault.Field("email", "An account with this email address already exists. "+
+				"Sign in instead, or use another address.")
+		}
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		return s.plans.AssignPlan(ctx, tx, id, in.Plan, 0, "new account")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.ByID(ctx, id)
+}
+
+// passwordFault keeps the policy's own message, which is written for people.
+func passwordFault(err error) error {
+	var pe *password.Error
+	if errors.As(err, &pe) {
+		f := fault.Wrap(fault.Invalid, pe.Message, err)
+		f.Field = "password"
+		return f
+	}
+	if fe := fault.As(err); fe != nil {
+		return fe
+	}
+	return fmt.Errorf("password: %w", err)
+}
+
+// ByID returns the user with id, or database.ErrNotFound.
+func (s *Service) ByID(ctx context.Context, id int64) (*User, error) {
+	var u User
+	q := s.db.Rebind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`)
+	if err := s.db.GetContext(ctx, &u, q, id); err != nil {
+		return nil, database.NotFound(err)
+	}
+	return &u, nil
+}
+
+// ByEmail returns the user with the (normalised) address, or database.ErrNotFound.
+func (s *Service) ByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	q := s.db.Rebind(`SELECT ` + userColumns + ` FROM users WHERE email = ?`)
+	if err := s.db.GetContext(ctx, &u, q, email); err != nil {
+		return nil, database.NotFound(err)
+	}
+	return &u, nil
+}
+
+// Failure says why a sign-in failed, for the audit log only; the user sees ErrBadCredentials.
+type Failure struct {
+	Reason   string // unknown_email, wrong_password, locked, disabled, pending
+	Attempts int
+	Locked   bool // this failure locked the account
+	UserID   int64
+}
+
+// Authenticate checks an email and password. On failure it returns ErrBadCredentials and a
+// Failure for the audit log; an unknown address costs the same time as a wrong password.
+func (s *Service) Authenticate(ctx context.Context, email, pw string) (*User, *Failure, error) {
+	addr, err := NormalizeEmail(email)
+	if err != nil {
+		_ = s.hasher.VerifyUnknown(ctx, pw)
+		return nil, &Failure{Reason: "invalid_email"}, ErrBadCredentials
+	}
+	u, err := s.ByEmail(ctx, addr)
+	if errors.Is(err, database.ErrNotFound) {
+		_ = s.hasher.VerifyUnknown(ctx, pw)
+		return nil, &Failure{Reason: "unknown_email"}, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+
+	now := s.now()
+	if u.LockedUntil > now.UnixMilli() {
+		// Spend the same time, and do not re-arm the lock.
+		_ = s.hasher.VerifyUnknown(ctx, pw)
+		return nil, &Failure{Reason: "locked", Attempts: u.FailedLogins, UserID: u.ID},
+			ErrBadCredentials
+	}
+
+	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
+	if err != nil && !ok && ctx.Err() != nil {
+		return nil, nil, ctx.Err()
+	}
+	if !ok {
+		return nil, s.recordFailure(ctx, u), ErrBadCredentials
+	}
+	if u.Status != StatusActive {
+		return nil, &Failure{Reason: u.Status, UserID: u.ID}, ErrBadCredentials
+	}
+
+	q := s.db.Rebind(`UPDATE users SET failed_logins = 0, locked_until = 0,
+		last_login_at = ? WHERE id = ?`)
+	if _, err := s.db.ExecContext(ctx, q, now.UnixMilli(), u.ID); err != nil {
+		return nil, nil, fmt.Errorf("record sign-in: %w", err)
+	}
+	u.FailedLogins, u.LockedUntil, u.LastLoginAt = 0, 0, now.UnixMilli()
+	return u, nil, nil
+}
+
+// recordFailure counts a wrong password and locks the account at the threshold.
+func (s *Service) recordFailure(ctx context.Context, u *User) *Failure {
+	f := &Failure{Reason: "wrong_password", UserID: u.ID, Attempts: u.FailedLogins + 1}
+	lockUntil := int64(0)
+	if f.Attempts >= s.lockout.Threshold {
+		lockUntil = s.now().Add(s.lockout.Duration).UnixMilli()
+		f.Locked = true
+	}
+
+	q := s.db.Rebind(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`)
+	args := []any{u.ID}
+	if f.Locked {
+		// The lock starts now and the count starts again for the next round.
+		q = s.db.Rebind(`UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?`)
+		args = []any{lockUntil, u.ID}
+	}
+	if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+		// The sign-in fails either way; the count is best effort.
+		f.Reason = "wrong_password_unrecorded"
+	}
+	return f
+}
+
+// SuperadminExists reports whether the instance has been set up.
+func (s *Service) SuperadminExists(ctx context.Context) (bool, error) {
+	var n int
+	q := s.db.Rebind(`SELECT COUNT(*) FROM users WHERE role = ?`)
+	if err := s.db.GetContext(ctx, &n, q, role.Superadmin); err != nil {
+		return false, fmt.Errorf("count superadmins: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Delete removes an account; its images go with it, its ledger and audit rows stay.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	q := s.db.Rebind(`DELETE FROM users WHERE id = ?`)
+	if _, err := s.db.ExecContext(ctx, q, id); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}

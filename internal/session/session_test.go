@@ -1,0 +1,105 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sketchmaker/sketchmaker/internal/database"
+	"github.com/sketchmaker/sketchmaker/internal/database/dbtest"
+	"github.com/sketchmaker/sketchmaker/internal/session"
+)
+
+func newUser(t *testing.T, db *database.DB, email string) int64 {
+	t.Helper()
+	var id int64
+	q := db.Rebind(`INSERT INTO users (email, created_at, updated_at) VALUES (?, 0, 0)
+		RETURNING id`)
+	if err := db.GetContext(context.Background(), &id, q, email); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		s := session.New(db, 24*time.Hour, 2*time.Hour, clock)
+		uid := newUser(t, db, "s@example.com")
+
+		tok, sess, err := s.Create(ctx, uid, "192.0.2.1", "test agent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored string
+		_ = db.GetContext(ctx, &stored, "SELECT token_hash FROM sessions")
+		if stored == tok || strings.Contains(stored, tok) || stored != session.Hash(tok) {
+			t.Fatal("the database holds the secret rather than its hash")
+		}
+
+		got, err := s.Lookup(ctx, tok)
+		if err != nil || got.UserID != uid || got.PublicID != sess.PublicID {
+			t.Fatalf("lookup: %+v %v", got, err)
+		}
+
+		// Idle for 1h59m: alive, and touched.
+		now = now.Add(119 * time.Minute)
+		if _, err := s.Lookup(ctx, tok); err != nil {
+			t.Fatalf("after 1h59m idle: %v", err)
+		}
+		// Idle for two hours: gone.
+		now = now.Add(2 * time.Hour)
+		if _, err := s.Lookup(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("after 2h idle: %v", err)
+		}
+	})
+}
+
+func TestAbsoluteLifetime(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		s := session.New(db, 24*time.Hour, 2*time.Hour, func() time.Time { return now })
+		tok, _, _ := s.Create(ctx, newUser(t, db, "a@example.com"), "", "")
+		for i := 0; i < 23; i++ { // active every hour
+			now = now.Add(time.Hour)
+			if _, err := s.Lookup(ctx, tok); err != nil {
+				t.Fatalf("hour %d: %v", i+1, err)
+			}
+		}
+		now = now.Add(time.Hour)
+		if _, err := s.Lookup(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("after 24h: %v", err)
+		}
+	})
+}
+
+func TestRevokeAndDelete(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := session.New(db, time.Hour, time.Hour, time.Now)
+		uid := newUser(t, db, "r@example.com")
+		keep, keepSess, _ := s.Create(ctx, uid, "", "")
+		other, _, _ := s.Create(ctx, uid, "", "")
+		n, err := s.RevokeUser(ctx, uid, keepSess.Hash)
+		if err != nil || n != 1 {
+			t.Fatalf("revoke: %d %v", n, err)
+		}
+		if _, err := s.Lookup(ctx, other); !errors.Is(err, session.ErrNoSession) {
+			t.Fatal("a revoked session still works")
+		}
+		if err := s.Delete(ctx, keep); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Lookup(ctx, keep); !errors.Is(err, session.ErrNoSession) {
+			t.Fatal("a deleted session still works")
+		}
+		if _, err := s.Lookup(ctx, ""); !errors.Is(err, session.ErrNoSession) {
+			t.Fatal("an empty token found a session")
+		}
+	})
+}
