@@ -164,7 +164,7 @@ func TestSetupTokenExpires(t *testing.T) {
 
 func TestNormalizeEmail(t *testing.T) {
 	good := map[string]string{
-		" Ann@Example.COM ":     "ann@example.com",
+		" Ann@Example.COM ":      "ann@example.com",
 		"a.b+tag@sub.example.io": "a.b+tag@sub.example.io",
 	}
 	for in, want := range good {
