@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/audit"
+	"github.com/sketchmaker/sketchmaker/internal/blob"
+	"github.com/sketchmaker/sketchmaker/internal/config"
+	"github.com/sketchmaker/sketchmaker/internal/credit"
+	"github.com/sketchmaker/sketchmaker/internal/database"
+	"github.com/sketchmaker/sketchmaker/internal/gallery"
+	"github.com/sketchmaker/sketchmaker/internal/generation"
+	"github.com/sketchmaker/sketchmaker/internal/job"
+	"github.com/sketchmaker/sketchmaker/internal/password"
+	"github.com/sketchmaker/sketchmaker/internal/session"
+	"github.com/sketchmaker/sketchmaker/internal/web"
+)
+
+// App is SketchMaker with every service wired together.
+type App struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	DB       *database.DB
+	Accounts *account.Service
+	Sessions *session.Store
+	Credits  *credit.Service
+	Jobs     *job.Store
+	Pool     *job.Pool
+	Server   *web.Server
+	Audit    *audit.Log
+	Hasher   *password.Hasher
+}
+
+// Build opens the database, migrates it and wires the services. auditLines receives the
+// audit log's JSON lines; nil means the data directory's audit.log.
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger,
+	auditLines io.Writer) (*App, error) {
+	if err := cfg.EnsureSecret(); err != nil {
+		return nil, err
+	}
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = cfg.SQLitePath()
+	}
+	db, err := database.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	app, err := wire(cfg, log, db, auditLines)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return app, nil
+}
+
+func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
+	auditLines io.Writer) (*App, error) {
+	now := time.Now
+	if auditLines == nil {
+		f, err := os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"),
+			os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open audit log: %w", err)
+		}
+		auditLines = f
+	}
+	blobs, err := blob.NewDisk(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		return nil, err
+	}
+	policy, err := password.NewPolicy(8, cfg.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+
+	a := &App{Config: cfg, Log: log, DB: db}
+	a.Hasher = password.NewHasher(cfg.BcryptCost, runtime.GOMAXPROCS(0))
+	a.Credits = credit.New(db, now)
+	a.Accounts = account.New(db, a.Hasher, policy, a.Credits, account.Lockout{}, now)
+	a.Sessions = session.New(db, cfg.SessionLifetime, cfg.SessionIdle, now)
+	a.Audit = audit.New(db, auditLines, now)
+	a.Jobs = job.NewStore(db, now)
+	a.Pool = job.NewPool(a.Jobs, cfg.Workers, log)
+	g := gallery.New(db, blobs, log)
+	gen := generation.New(db, a.Jobs, a.Credits, g, blobs, a.Pool.Notify, now)
+	a.Pool.Register(generation.KindImage, gen)
+
+	a.Server, err = web.New(web.Deps{
+		Config: cfg, Log: log, Accounts: a.Accounts, Sessions: a.Sessions,
+		Credits: a.Credits, Gallery: g, Generation: gen, Jobs: a.Jobs, Audit: a.Audit,
+		Ready: db.PingContext, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Background runs the workers and the periodic housekeeping until ctx ends.
+func (a *App) Background(ctx context.Context) {
+	go a.Pool.Run(ctx)
+	go func() {
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		for {
+			a.housekeeping(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+}
+
+// housekeeping ends old sessions and gives subscribers their monthly credits.
+func (a *App) housekeeping(ctx context.Context) {
+	if _, err := a.Sessions.Sweep(ctx); err != nil && ctx.Err() == nil {
+		a.Log.Error("session sweep failed", "error", err)
+	}
+	if n, err := a.Credits.ResetDue(ctx); err != nil && ctx.Err() == nil {
+		a.Log.Error("monthly credit reset failed", "error", err)
+	} else if n > 0 {
+		a.Log.Info("monthly credits reset", "users", n)
+	}
+}
+
+// serve runs the web server until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	app, err := Build(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.GeneratedSecret {
+		log.Warn("using the secret key generated in the data directory; set SECRET_KEY " +
+			"for production")
+	}
+	if err := app.announceSetup(ctx, ln.Addr().String()); err != nil {
+		return err
+	}
+
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	app.Background(bg)
+
+	srv := app.Server.HTTPServer(cfg.Addr)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("SketchMaker is listening", "url", "http://"+ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopBG()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// announceSetup prints the one-time setup link while the instance has no superadmin.
+func (a *App) announceSetup(ctx context.Context, addr string) error {
+	token, err := a.Accounts.IssueSetupToken(ctx)
+	if err != nil || token == "" {
+		return err
+	}
+	base := a.Config.BaseURL
+	if base == "" {
+		base = "http://" + addr
+	}
+	// The token is a one-time credential that the operator needs; it is printed on the
+	// console once and is useless after setup or after an hour.
+	fmt.Fprintf(os.Stderr, "\n  First run: open this link within an hour to create the "+
+		"superadmin account:\n\n    %s/setup?token=%s\n\n", base, token)
+	return nil
+}

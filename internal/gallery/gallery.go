@@ -1,0 +1,230 @@
+// Package gallery keeps each user's generated images: their records in the database and
+// their files in blob storage. Every lookup is scoped to the owner, so another user's image
+// is simply not found.
+package gallery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sketchmaker/sketchmaker/internal/blob"
+	"github.com/sketchmaker/sketchmaker/internal/database"
+	"github.com/sketchmaker/sketchmaker/internal/fault"
+)
+
+// Image is one generated picture.
+type Image struct {
+	ID             string `db:"id" json:"id"`
+	UserID         int64  `db:"user_id" json:"-"`
+	JobID          string `db:"job_id" json:"job_id"`
+	Prompt         string `db:"prompt" json:"prompt"`
+	NegativePrompt string `db:"negative_prompt" json:"negative_prompt,omitempty"`
+	Model          string `db:"model" json:"model"`
+	Engine         string `db:"engine" json:"engine"`
+	Style          string `db:"style" json:"art_style"`
+	Width          int    `db:"width" json:"width"`
+	Height         int    `db:"height" json:"height"`
+	Seed           int64  `db:"seed" json:"seed"`
+	Format         string `db:"format" json:"format"`
+	BlobKey        string `db:"blob_key" json:"-"`
+	ThumbKey       string `db:"thumb_key" json:"-"`
+	SizeBytes      int64  `db:"size_bytes" json:"size_bytes"`
+	CreatedAt      int64  `db:"created_at" json:"-"`
+}
+
+// Created returns when the image was made.
+func (im *Image) Created() time.Time { return time.UnixMilli(im.CreatedAt).UTC() }
+
+const imageColumns = `id, user_id, job_id, prompt, negative_prompt, model, engine, style,
+	width, height, seed, format, blob_key, thumb_key, size_bytes, created_at`
+
+// ErrNotFound answers any image that does not exist or is not the caller's.
+var ErrNotFound = fault.New(fault.NotFound, "That image does not exist.")
+
+// Gallery stores image records and their files.
+type Gallery struct {
+	db    *database.DB
+	blobs blob.Store
+	log   *slog.Logger
+}
+
+// New returns a gallery over db and blobs.
+func New(db *database.DB, blobs blob.Store, log *slog.Logger) *Gallery {
+	return &Gallery{db: db, blobs: blobs, log: log}
+}
+
+// Add records an image whose files are already stored.
+func (g *Gallery) Add(ctx context.Context, im *Image) error {
+	q := g.db.Rebind(`INSERT INTO images (` + imageColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	_, err := g.db.ExecContext(ctx, q, im.ID, im.UserID, im.JobID, im.Prompt,
+		im.NegativePrompt, im.Model, im.Engine, im.Style, im.Width, im.Height, im.Seed,
+		im.Format, im.BlobKey, im.ThumbKey, im.SizeBytes, im.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert image: %w", err)
+	}
+	return nil
+}
+
+// Filter narrows a listing.
+type Filter struct {
+	Model  string
+	Style  string
+	Search string // words in the prompt
+	JobID  string
+}
+
+// Page is one page of a user's images, newest first.
+type Page struct {
+	Images []Image
+	Total  int
+	Page   int
+	Limit  int
+}
+
+// Pages returns the number of pages.
+func (p *Page) Pages() int {
+	if p.Total == 0 {
+		return 1
+	}
+	return (p.Total + p.Limit - 1) / p.Limit
+}
+
+// List returns page (from 1) of userID's images, limit per page.
+func (g *Gallery) List(ctx context.Context, userID int64, f Filter, page, limit int) (
+	*Page, error) {
+	where, args := "user_id = ?", []any{userID}
+	if f.Model != "" {
+		where, args = where+" AND model = ?", append(args, f.Model)
+	}
+	if f.Style != "" {
+		where, args = where+" AND style = ?", append(args, f.Style)
+	}
+	if f.JobID != "" {
+		where, args = where+" AND job_id = ?", append(args, f.JobID)
+	}
+	if s := strings.TrimSpace(f.Search); s != "" {
+		where = where + " AND LOWER(prompt) LIKE ? ESCAPE '\\'"
+		args = append(args, "%"+escapeLike(strings.ToLower(s))+"%")
+	}
+
+	out := &Page{Page: page, Limit: limit}
+	q := g.db.Rebind(`SELECT COUNT(*) FROM images WHERE ` + where)
+	if err := g.db.GetContext(ctx, &out.Total, q, args...); err != nil {
+		return nil, fmt.Errorf("count images: %w", err)
+	}
+
+	q = g.db.Rebind(`SELECT ` + imageColumns + ` FROM images WHERE ` + where +
+		` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
+	args = append(args, limit, (page-1)*limit)
+	if err := g.db.SelectContext(ctx, &out.Images, q, args...); err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	return out, nil
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// Get returns userID's image id, or ErrNotFound.
+func (g *Gallery) Get(ctx context.Context, userID int64, id string) (*Image, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	var im Image
+	q := g.db.Rebind(`SELECT ` + imageColumns + ` FROM images WHERE id = ? AND user_id = ?`)
+	err := g.db.GetContext(ctx, &im, q, id, userID)
+	if errors.Is(database.NotFound(err), database.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get image: %w", err)
+	}
+	return &im, nil
+}
+
+// Delete removes userID's image id and every stored variant of it.
+func (g *Gallery) Delete(ctx context.Context, userID int64, id string) error {
+	im, err := g.Get(ctx, userID, id)
+	if err != nil {
+		return err
+	}
+	q := g.db.Rebind(`DELETE FROM images WHERE id = ? AND user_id = ?`)
+	if _, err := g.db.ExecContext(ctx, q, id, userID); err != nil {
+		return fmt.Errorf("delete image: %w", err)
+	}
+	g.removeFiles(ctx, im)
+	return nil
+}
+
+// DeleteAll removes every image of userID, for account deletion.
+func (g *Gallery) DeleteAll(ctx context.Context, userID int64) error {
+	var ims []Image
+	q := g.db.Rebind(`SELECT ` + imageColumns + ` FROM images WHERE user_id = ?`)
+	if err := g.db.SelectContext(ctx, &ims, q, userID); err != nil {
+		return fmt.Errorf("list images: %w", err)
+	}
+	q = g.db.Rebind(`DELETE FROM images WHERE user_id = ?`)
+	if _, err := g.db.ExecContext(ctx, q, userID); err != nil {
+		return fmt.Errorf("delete images: %w", err)
+	}
+	for i := range ims {
+		g.removeFiles(ctx, &ims[i])
+	}
+	return nil
+}
+
+// removeFiles deletes an image's files. The record is already gone, so a failure here
+// leaves an orphan file that nobody can reach; it is logged, not returned.
+func (g *Gallery) removeFiles(ctx context.Context, im *Image) {
+	for _, key := range []string{im.BlobKey, im.ThumbKey} {
+		if key == "" {
+			continue
+		}
+		if err := g.blobs.Delete(ctx, key); err != nil {
+			g.log.Warn("image file not removed", "image_id", im.ID, "error", err)
+		}
+	}
+}
+
+// Open returns the stored original or thumbnail of an image the caller already holds.
+func (g *Gallery) Open(ctx context.Context, im *Image, thumb bool) (blob.File, int64, error) {
+	key := im.BlobKey
+	if thumb {
+		key = im.ThumbKey
+	}
+	f, size, err := g.blobs.Open(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, 0, ErrNotFound
+	}
+	return f, size, err
+}
+
+// Count returns how many images userID has.
+func (g *Gallery) Count(ctx context.Context, userID int64) (int, error) {
+	var n int
+	q := g.db.Rebind(`SELECT COUNT(*) FROM images WHERE user_id = ?`)
+	if err := g.db.GetContext(ctx, &n, q, userID); err != nil {
+		return 0, fmt.Errorf("count images: %w", err)
+	}
+	return n, nil
+}
+
+// validID reports whether id has the form of an image id, so junk never reaches SQL.
+func validID(id string) bool {
+	if len(id) < 8 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

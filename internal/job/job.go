@@ -1,0 +1,290 @@
+// Package job runs durable background work: every generation and training is a row that
+// workers claim, run under a lease, and finish, so that a restart loses nothing. A job whose
+// worker died is claimed again when its lease runs out, or failed after too many attempts.
+package job
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sketchmaker/sketchmaker/internal/database"
+	"github.com/sketchmaker/sketchmaker/internal/fault"
+)
+
+// The states of a job.
+const (
+	Queued    = "queued"
+	Running   = "running"
+	Succeeded = "succeeded"
+	Failed    = "failed"
+	Canceled  = "canceled"
+)
+
+// MaxAttempts is how often a job is started before a crash-looping job is failed.
+const MaxAttempts = 3
+
+// Job is one unit of durable work.
+type Job struct {
+	ID                string `db:"id"`
+	UserID            int64  `db:"user_id"`
+	Kind              string `db:"kind"`
+	Provider          string `db:"provider"`
+	Model             string `db:"model"`
+	Input             string `db:"input"`
+	Status            string `db:"status"`
+	Progress          int    `db:"progress"`
+	Message           string `db:"message"`
+	ProviderRequestID string `db:"provider_request_id"`
+	Attempts          int    `db:"attempts"`
+	CostReserved      int64  `db:"cost_reserved"`
+	CostSettled       int64  `db:"cost_settled"`
+	Result            string `db:"result"`
+	Error             string `db:"error"`
+	Worker            string `db:"worker"`
+	LeaseUntil        int64  `db:"lease_until"`
+	CreatedAt         int64  `db:"created_at"`
+	StartedAt         int64  `db:"started_at"`
+	FinishedAt        int64  `db:"finished_at"`
+}
+
+// Done reports whether the job has reached a final state.
+func (j *Job) Done() bool {
+	return j.Status == Succeeded || j.Status == Failed || j.Status == Canceled
+}
+
+const jobColumns = `id, user_id, kind, provider, model, input, status, progress, message,
+	provider_request_id, attempts, cost_reserved, cost_settled, result, error, worker,
+	lease_until, created_at, started_at, finished_at`
+
+// ErrNotFound answers a job that does not exist or is not the caller's.
+var ErrNotFound = fault.New(fault.NotFound, "That job does not exist.")
+
+// Store keeps jobs.
+type Store struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+// NewStore returns a job store.
+func NewStore(db *database.DB, now func() time.Time) *Store {
+	return &Store{db: db, now: now}
+}
+
+// NewID returns a fresh random job id.
+func NewID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b)
+}
+
+// Insert adds a queued job inside tx, the transaction that also reserves its credits.
+func (s *Store) Insert(ctx context.Context, tx *sqlx.Tx, j *Job) error {
+	if j.ID == "" {
+		j.ID = NewID()
+	}
+	j.Status, j.CreatedAt = Queued, s.now().UnixMilli()
+	q := tx.Rebind(`INSERT INTO jobs (id, user_id, kind, provider, model, input, status,
+		cost_reserved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	_, err := tx.ExecContext(ctx, q, j.ID, j.UserID, j.Kind, j.Provider, j.Model, j.Input,
+		j.Status, j.CostReserved, j.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert job: %w", err)
+	}
+	return nil
+}
+
+// Get returns job id, whoever owns it.
+func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
+	var j Job
+	q := s.db.Rebind(`SELECT ` + jobColumns + ` FROM jobs WHERE id = ?`)
+	err := s.db.GetContext(ctx, &j, q, id)
+	if errors.Is(database.NotFound(err), database.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get job: %w", err)
+	}
+	return &j, nil
+}
+
+// GetForUser returns job id when userID owns it, and ErrNotFound otherwise.
+func (s *Store) GetForUser(ctx context.Context, userID int64, id string) (*Job, error) {
+	if len(id) != 32 {
+		return nil, ErrNotFound
+	}
+	j, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if j.UserID != userID {
+		return nil, ErrNotFound
+	}
+	return j, nil
+}
+
+// Claim takes the next queued job for worker and marks it running under a lease. Jobs are
+// taken round-robin between users: the oldest job of the user with the fewest jobs
+// running goes first, so one user's long queue cannot starve the others.
+func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (*Job, error) {
+	var claimed *Job
+	err := s.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var id string
+		q := tx.Rebind(`SELECT id FROM jobs q WHERE status = ?
+			ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.user_id = q.user_id
+				AND r.status = ?), created_at, id
+			LIMIT 1` + s.db.SkipLocked())
+		err := tx.GetContext(ctx, &id, q, Queued, Running)
+		if errors.Is(database.NotFound(err), database.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("pick job: %w", err)
+		}
+
+		now := s.now()
+		q = tx.Rebind(`UPDATE jobs SET status = ?, worker = ?, lease_until = ?,
+			attempts = attempts + 1, started_at = ? WHERE id = ? AND status = ?`)
+		_, err = tx.ExecContext(ctx, q, Running, worker, now.Add(lease).UnixMilli(),
+			now.UnixMilli(), id, Queued)
+		if err != nil {
+			return fmt.Errorf("claim job: %w", err)
+		}
+
+		var j Job
+		q = tx.Rebind(`SELECT ` + jobColumns + ` FROM jobs WHERE id = ?`)
+		if err := tx.GetContext(ctx, &j, q, id); err != nil {
+			return fmt.Errorf("read claimed job: %w", err)
+		}
+		claimed = &j
+		return nil
+	})
+	return claimed, err
+}
+
+// Progress records how far a running job is and extends its lease. It returns false when the
+// job is no longer this worker's (canceled, or taken over after the lease ran out).
+func (s *Store) Progress(ctx context.Context, id, worker string, pct int, msg string,
+	lease time.Duration) (bool, error) {
+	q := s.db.Rebind(`UPDATE jobs SET progress = ?, message = ?, lease_until = ?
+		WHERE id = ? AND worker = ? AND status = ?`)
+	res, err := s.db.ExecContext(ctx, q, pct, msg, s.now().Add(lease).UnixMilli(), id,
+		worker, Running)
+	if err != nil {
+		return false, fmt.Errorf("job progress: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// SetProviderRequest records the provider's id for a job so a restart can poll it again.
+func (s *Store) SetProviderRequest(ctx context.Context, id, requestID string) error {
+	q := s.db.Rebind(`UPDATE jobs SET provider_request_id = ? WHERE id = ?`)
+	if _, err := s.db.ExecContext(ctx, q, requestID, id); err != nil {
+		return fmt.Errorf("job provider request: %w", err)
+	}
+	return nil
+}
+
+// Finish moves a running job of worker to its final state. It returns false when the job was
+// not this worker's to finish.
+func (s *Store) Finish(ctx context.Context, j *Job, worker string) (bool, error) {
+	j.FinishedAt = s.now().UnixMilli()
+	q := s.db.Rebind(`UPDATE jobs SET status = ?, progress = ?, message = ?, result = ?,
+		error = ?, cost_settled = ?, finished_at = ?, lease_until = 0
+		WHERE id = ? AND worker = ? AND status = ?`)
+	res, err := s.db.ExecContext(ctx, q, j.Status, j.Progress, j.Message, j.Result, j.Error,
+		j.CostSettled, j.FinishedAt, j.ID, worker, Running)
+	if err != nil {
+		return false, fmt.Errorf("finish job: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Cancel cancels userID's job id while it is still queued or running. It returns the job as
+// it was, so the caller can refund what it reserved; a job already done is left alone.
+func (s *Store) Cancel(ctx context.Context, userID int64, id string) (*Job, bool, error) {
+	j, err := s.GetForUser(ctx, userID, id)
+	if err != nil {
+		return nil, false, err
+	}
+	if j.Done() {
+		return j, false, nil
+	}
+	q := s.db.Rebind(`UPDATE jobs SET status = ?, message = ?, finished_at = ?, worker = ''
+		WHERE id = ? AND status IN (?, ?)`)
+	res, err := s.db.ExecContext(ctx, q, Canceled, "Canceled by you.", s.now().UnixMilli(),
+		id, Queued, Running)
+	if err != nil {
+		return nil, false, fmt.Errorf("cancel job: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return j, n == 1, nil
+}
+
+// Recover returns jobs whose worker stopped renewing their lease to the queue, and fails
+// those that already used every attempt. It returns the failed jobs so their credits can be
+// refunded.
+func (s *Store) Recover(ctx context.Context) ([]Job, error) {
+	now := s.now().UnixMilli()
+	var dead []Job
+	q := s.db.Rebind(`SELECT ` + jobColumns + ` FROM jobs
+		WHERE status = ? AND lease_until < ? AND attempts >= ?`)
+	if err := s.db.SelectContext(ctx, &dead, q, Running, now, MaxAttempts); err != nil {
+		return nil, fmt.Errorf("find dead jobs: %w", err)
+	}
+
+	var failed []Job
+	for _, j := range dead {
+		q := s.db.Rebind(`UPDATE jobs SET status = ?, error = ?, finished_at = ?,
+			lease_until = 0 WHERE id = ? AND status = ? AND lease_until < ?`)
+		res, err := s.db.ExecContext(ctx, q, Failed, "The job stopped too often and was "+
+			"given up. Your credits were refunded.", now, j.ID, Running, now)
+		if err != nil {
+			return failed, fmt.Errorf("fail dead job: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			j.Status = Failed
+			failed = append(failed, j)
+		}
+	}
+
+	q = s.db.Rebind(`UPDATE jobs SET status = ?, worker = '', lease_until = 0
+		WHERE status = ? AND lease_until < ? AND attempts < ?`)
+	if _, err := s.db.ExecContext(ctx, q, Queued, Running, now, MaxAttempts); err != nil {
+		return failed, fmt.Errorf("requeue jobs: %w", err)
+	}
+	return failed, nil
+}
+
+// QueuePosition returns how many queued jobs are ahead of j (0 when it is next or running).
+func (s *Store) QueuePosition(ctx context.Context, j *Job) (int, error) {
+	if j.Status != Queued {
+		return 0, nil
+	}
+	var n int
+	q := s.db.Rebind(`SELECT COUNT(*) FROM jobs WHERE status = ? AND
+		(created_at < ? OR (created_at = ? AND id < ?))`)
+	if err := s.db.GetContext(ctx, &n, q, Queued, j.CreatedAt, j.CreatedAt, j.ID); err != nil {
+		return 0, fmt.Errorf("queue position: %w", err)
+	}
+	return n, nil
+}
+
+// CountActive returns how many jobs are queued or running.
+func (s *Store) CountActive(ctx context.Context) (int, error) {
+	var n int
+	q := s.db.Rebind(`SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)`)
+	if err := s.db.GetContext(ctx, &n, q, Queued, Running); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,132 @@
+package media
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"runtime"
+
+	"github.com/gen2brain/webp"
+	"golang.org/x/image/draw"
+)
+
+// Default encoder qualities, 1 to 100.
+const (
+	DefaultJPEGQuality = 90
+	DefaultWebPQuality = 90
+)
+
+// Limits of images sent to providers, from the original application's rule.
+const (
+	OptimizeMaxSide  = 1536
+	OptimizeMaxBytes = 4 << 20
+)
+
+// pngEncoder favours speed: on generated and photographic images BestSpeed encodes several
+// times faster than the default level for files only slightly larger (see
+// BenchmarkEncodePNG).
+var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed}
+
+// slots bounds concurrent decoding and encoding, the CPU- and memory-heavy steps, to one
+// per processor, so that a burst of uploads queues instead of exhausting memory.
+var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func acquire() { slots <- struct{}{} }
+func release() { <-slots }
+
+// Encode writes img to w in format f. Quality, 1 to 100, applies to JPEG and WebP (lossy);
+// zero or less takes the format's default. At most GOMAXPROCS encodings run at once.
+func Encode(w io.Writer, img image.Image, f Format, quality int) error {
+	acquire()
+	defer release()
+	return encode(w, img, f, quality)
+}
+
+// encode is Encode without the concurrency limit, for callers that hold a slot.
+func encode(w io.Writer, img image.Image, f Format, quality int) error {
+	var err error
+	switch f {
+	case PNG:
+		err = pngEncoder.Encode(w, img)
+	case JPEG:
+		err = jpeg.Encode(w, img, &jpeg.Options{Quality: qualityOr(quality, DefaultJPEGQuality)})
+	case WebP:
+		err = webp.Encode(w, img, webp.Options{Quality: qualityOr(quality, DefaultWebPQuality),
+			Method: webp.DefaultMethod})
+	default:
+		msg := fmt.Sprintf("cannot write images as %q", clip(string(f), 20))
+		return newError(StatusBadRequest, ErrUnsupported, nil, msg)
+	}
+
+	if err != nil {
+		return newError(StatusInternal, ErrEncode, fmt.Errorf("encode %s: %w", f, err),
+			"the image could not be saved; please try again")
+	}
+	return nil
+}
+
+func qualityOr(q, def int) int {
+	if q <= 0 {
+		return def
+	}
+	return min(q, 100)
+}
+
+// Thumbnail returns img scaled down, keeping its aspect ratio, so that neither side exceeds
+// maxSide (at least 1), with a Catmull-Rom filter. An image that already fits is returned
+// as it is: Thumbnail never enlarges.
+func Thumbnail(img image.Image, maxSide int) image.Image {
+	maxSide = max(maxSide, 1)
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= maxSide && h <= maxSide {
+		return img
+	}
+
+	tw, th := maxSide, max(1, (h*maxSide+w/2)/w)
+	if h > w {
+		tw, th = max(1, (w*maxSide+h/2)/h), maxSide
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
+	draw.CatmullRom.Scale(dst, dst.Rect, img, b, draw.Src, nil)
+	return dst
+}
+
+// Optimize prepares an image for a provider as the original application did: at most
+// OptimizeMaxSide pixels on the longer side, JPEG at quality 90, lowered in steps of 10
+// until the file is under OptimizeMaxBytes. Transparent areas are flattened onto white.
+func Optimize(img image.Image) ([]byte, Format, error) {
+	small := flatten(Thumbnail(img, OptimizeMaxSide))
+
+	acquire()
+	defer release()
+	var buf bytes.Buffer
+	for q := DefaultJPEGQuality; q >= 10; q -= 10 {
+		buf.Reset()
+		if err := encode(&buf, small, JPEG, q); err != nil {
+			return nil, "", err
+		}
+		if buf.Len() < OptimizeMaxBytes {
+			return buf.Bytes(), JPEG, nil
+		}
+	}
+	return nil, "", newError(StatusTooLarge, ErrTooLarge, nil,
+		"the image could not be made small enough to send")
+}
+
+// flatten composes an image with transparency onto white; opaque images pass unchanged.
+func flatten(img image.Image) image.Image {
+	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
+		return img
+	}
+
+	b := img.Bounds()
+	dst := image.NewRGBA(b)
+	draw.Draw(dst, b, image.NewUniform(color.White), image.Point{}, draw.Src)
+	draw.Draw(dst, b, img, b.Min, draw.Over)
+	return dst
+}

@@ -1,0 +1,232 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/audit"
+	"github.com/sketchmaker/sketchmaker/internal/fault"
+)
+
+// credentials are what the sign-in and registration forms send, as a form or as JSON.
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Username string `json:"username"`
+	Next     string `json:"next"`
+}
+
+func readCredentials(r *http.Request) (credentials, error) {
+	var c credentials
+	if isJSON(r) {
+		err := decodeJSON(r, &c)
+		return c, err
+	}
+	if !isForm(r) {
+		return c, fault.New(fault.Unsupported, "Send the form, or JSON with "+
+			"Content-Type: application/json.")
+	}
+	c.Email, c.Password = r.PostFormValue("email"), r.PostFormValue("password")
+	c.Username, c.Next = r.PostFormValue("username"), r.PostFormValue("next")
+	return c, nil
+}
+
+// localPath returns next when it is a path on this site, and /dashboard otherwise, so a
+// crafted link cannot send someone elsewhere after sign-in.
+func localPath(next string) string {
+	const home = "/dashboard"
+	if next == "" || len(next) > 512 || !strings.HasPrefix(next, "/") ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
+	}
+	if dec, err := url.PathUnescape(u.Path); err != nil || strings.HasPrefix(dec, "//") ||
+		strings.Contains(dec, "\\") {
+		return home
+	}
+	return next
+}
+
+func (s *Server) showLoginPage(w http.ResponseWriter, r *http.Request) {
+	if state(r).user != nil {
+		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", "Sign in", map[string]any{
+		"Next": localPath(r.URL.Query().Get("next")),
+	})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	c, err := readCredentials(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	u, failure, err := s.Accounts.Authenticate(r.Context(), c.Email, c.Password)
+	if failure != nil {
+		s.audit(r, audit.Event{Type: audit.LoginFailure, UserID: failure.UserID,
+			Details: map[string]any{"reason": failure.Reason, "attempts": failure.Attempts}})
+		if failure.Locked {
+			s.audit(r, audit.Event{Type: audit.AccountLocked, UserID: failure.UserID,
+				Details: map[string]any{"attempts": failure.Attempts}})
+		}
+	}
+	if err != nil {
+		s.loginFailed(w, r, c, err)
+		return
+	}
+
+	if err := s.startSession(w, r, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.audit(r, audit.Event{Type: audit.LoginSuccess, UserID: u.ID,
+		Details: map[string]any{"method": "password"}})
+	next := localPath(c.Next)
+	if isJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"success": true, "redirect": next,
+			"user": profileOf(u)})
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// loginFailed answers a failed sign-in the same way whatever the reason.
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, c credentials,
+	err error) {
+	if isJSON(r) || fault.As(err) == nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusUnauthorized, "login", "Sign in", map[string]any{
+		"Next": localPath(c.Next), "Email": c.Email, "Error": fault.As(err).Message,
+	})
+}
+
+// startSession signs u in with a new session id, ending the anonymous one.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *account.User) error {
+	st := state(r)
+	if st.token != "" {
+		_ = s.Sessions.Delete(r.Context(), st.token)
+	}
+	tok, sess, err := s.Sessions.Create(r.Context(), u.ID, st.ip, r.UserAgent())
+	if err != nil {
+		return err
+	}
+	s.setCookie(w, r, sessionCookie, tok, 0)
+	s.setCookie(w, r, anonCookie, "", -1)
+	st.user, st.sess, st.token = u, sess, tok
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	if err := s.Sessions.Delete(r.Context(), st.token); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.audit(r, audit.Event{Type: audit.Logout, UserID: st.user.ID})
+	s.setCookie(w, r, sessionCookie, "", -1)
+	if st.api || isJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"success": true})
+		return
+	}
+	setFlash(w, "signed_out")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) showRegisterPage(w http.ResponseWriter, r *http.Request) {
+	if state(r).user != nil {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "register", "Create an account", map[string]any{})
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	c, err := readCredentials(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	// Only the fields of a registration are read; role, plan and credits sent by a client
+	// are ignored.
+	u, err := s.Accounts.Create(r.Context(), account.NewUser{
+		Email: c.Email, Password: c.Password, Username: c.Username,
+	})
+	if err != nil {
+		s.formFailed(w, r, "register", "Create an account", err, map[string]any{
+			"Email": c.Email, "Username": c.Username,
+		})
+		return
+	}
+	s.audit(r, audit.Event{Type: audit.Registration, UserID: u.ID})
+
+	if err := s.startSession(w, r, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if isJSON(r) {
+		writeJSON(w, http.StatusCreated, map[string]any{"success": true,
+			"user": profileOf(u)})
+		return
+	}
+	setFlash(w, "registered")
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+// formFailed shows a form again with the error of a refused submission, or answers JSON.
+func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, name, title string,
+	err error, data map[string]any) {
+	fe := fault.As(err)
+	if isJSON(r) || fe == nil || fe.Kind == fault.Internal {
+		s.fail(w, r, err)
+		return
+	}
+	data["Error"], data["Field"] = fe.Message, fe.Field
+	s.render(w, r, statusOf[fe.Kind], name, title, data)
+}
+
+func (s *Server) showSetupPage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	if err := s.Accounts.CheckSetupToken(r.Context(), token); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "setup", "Set up SketchMaker", map[string]any{
+		"Token": token,
+	})
+}
+
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	token := r.PostFormValue("token")
+	c, err := readCredentials(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.Accounts.CompleteSetup(r.Context(), token, account.NewUser{
+		Email: c.Email, Password: c.Password, Username: c.Username,
+	})
+	if err != nil {
+		s.formFailed(w, r, "setup", "Set up SketchMaker", err, map[string]any{
+			"Token": token, "Email": c.Email, "Username": c.Username,
+		})
+		return
+	}
+	s.audit(r, audit.Event{Type: audit.SetupCompleted, UserID: u.ID})
+	if err := s.startSession(w, r, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	setFlash(w, "setup_done")
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}

@@ -1,0 +1,85 @@
+// Package web is SketchMaker's HTTP layer: the route table with each route's permission,
+// the middleware that wraps every request, and the HTML and JSON handlers. Handlers parse
+// input, call one service and render; they never run SQL or call providers.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/audit"
+	"github.com/sketchmaker/sketchmaker/internal/clientip"
+	"github.com/sketchmaker/sketchmaker/internal/config"
+	"github.com/sketchmaker/sketchmaker/internal/credit"
+	"github.com/sketchmaker/sketchmaker/internal/csrf"
+	"github.com/sketchmaker/sketchmaker/internal/gallery"
+	"github.com/sketchmaker/sketchmaker/internal/generation"
+	"github.com/sketchmaker/sketchmaker/internal/job"
+	"github.com/sketchmaker/sketchmaker/internal/session"
+)
+
+// Deps are the services the web layer calls.
+type Deps struct {
+	Config     *config.Config
+	Log        *slog.Logger
+	Accounts   *account.Service
+	Sessions   *session.Store
+	Credits    *credit.Service
+	Gallery    *gallery.Gallery
+	Generation *generation.Service
+	Jobs       *job.Store
+	Audit      *audit.Log
+	Ready      func(ctx context.Context) error
+	Now        func() time.Time
+}
+
+// Server handles SketchMaker's HTTP requests.
+type Server struct {
+	Deps
+	csrf    *csrf.Tokens
+	ip      clientip.Resolver
+	views   *views
+	handler http.Handler
+}
+
+// New builds the server and its route table. It fails when a route lacks a permission.
+func New(d Deps) (*Server, error) {
+	v, err := loadViews()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Deps:  d,
+		csrf:  csrf.New([]byte("csrf:"+d.Config.SecretKey), d.Config.CSRFTimeLimit, d.Now),
+		ip:    clientip.Resolver{Trusted: d.Config.TrustedProxies},
+		views: v,
+	}
+	mux, err := s.buildMux(s.routes())
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.wrap(mux)
+	return s, nil
+}
+
+// ServeHTTP handles one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// HTTPServer returns an http.Server for addr with timeouts against slow clients.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      0, // event streams and large downloads set their own deadlines
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+}

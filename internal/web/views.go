@@ -1,0 +1,164 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/credit"
+	"github.com/sketchmaker/sketchmaker/internal/role"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// views holds one parsed template set per page and the content hashes of static files.
+type views struct {
+	pages  map[string]*template.Template
+	hashes map[string]string
+}
+
+func loadViews() (*views, error) {
+	v := &views{pages: map[string]*template.Template{}, hashes: map[string]string{}}
+	if err := v.hashStatic(); err != nil {
+		return nil, err
+	}
+
+	funcs := template.FuncMap{
+		"asset":   v.asset,
+		"credits": func(m int64) string { return credit.Milli(m).String() },
+		"date": func(ms int64) string {
+			if ms == 0 {
+				return "never"
+			}
+			return time.UnixMilli(ms).UTC().Format("2 Jan 2006 15:04 UTC")
+		},
+		"isAdmin": func(u *account.User) bool { return u != nil && u.Role.Can(role.ViewUsers) },
+		"add":     func(a, b int) int { return a + b },
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		base := path.Base(name)
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).
+			ParseFS(templateFS, "templates/layout.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", base, err)
+		}
+		v.pages[strings.TrimSuffix(base, ".html")] = t
+	}
+	return v, nil
+}
+
+// hashStatic computes a short content hash per static file for cache-busting URLs.
+func (v *views) hashStatic() error {
+	return fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		v.hashes[path.Base(p)] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+}
+
+// asset returns the URL of a static file, with its content hash so caches never go stale.
+func (v *views) asset(name string) string {
+	return "/static/" + name + "?v=" + v.hashes[name]
+}
+
+// page is what every template receives.
+type page struct {
+	Title string
+	User  *account.User
+	CSRF  string
+	Path  string
+	Flash string
+	Data  any
+}
+
+// render writes the named page with status.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name,
+	title string, data any) {
+	t, ok := s.views.pages[name]
+	if !ok {
+		s.Log.Error("no such template", "template", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	p := page{Title: title, User: state(r).user, CSRF: s.csrfToken(r), Path: r.URL.Path,
+		Data: data}
+	if c, err := r.Cookie("sketchmaker_flash"); err == nil {
+		p.Flash = flashMessages[c.Value]
+		http.SetCookie(w, &http.Cookie{Name: "sketchmaker_flash", Path: "/", MaxAge: -1})
+	}
+
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		s.Log.Error("template failed", "template", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// flashMessages are the notices a redirect can carry; the cookie holds only the key, so
+// no text from a request is ever shown back.
+var flashMessages = map[string]string{
+	"deleted":    "The image was deleted.",
+	"registered": "Welcome to SketchMaker! Your account is ready.",
+	"signed_out": "You are signed out.",
+	"setup_done": "Your superadmin account is ready.",
+}
+
+func setFlash(w http.ResponseWriter, key string) {
+	http.SetCookie(w, &http.Cookie{Name: "sketchmaker_flash", Value: key, Path: "/",
+		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+// renderError writes the product's error page.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.render(w, r, status, "error", http.StatusText(status), map[string]any{
+		"Status": status, "Message": msg, "RequestID": state(r).id,
+	})
+}
+
+// serveStatic serves the embedded CSS, JavaScript and images.
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	b, err := staticFS.ReadFile("static/" + name)
+	if err != nil || strings.Contains(name, "/") {
+		s.notFound(w, r)
+		return
+	}
+	if r.URL.Query().Get("v") == s.views.hashes[name] {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+	}
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+}
