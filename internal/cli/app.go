@@ -24,6 +24,7 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/job"
 	"github.com/sketchmaker/sketchmaker/internal/password"
 	"github.com/sketchmaker/sketchmaker/internal/session"
+	"github.com/sketchmaker/sketchmaker/internal/setting"
 	"github.com/sketchmaker/sketchmaker/internal/web"
 )
 
@@ -40,6 +41,7 @@ type App struct {
 	Server   *web.Server
 	Audit    *audit.Log
 	Hasher   *password.Hasher
+	Settings *setting.Store
 }
 
 // Build opens the database, migrates it and wires the services. auditLines receives the
@@ -93,6 +95,7 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	a := &App{Config: cfg, Log: log, DB: db}
 	a.Hasher = password.NewHasher(cfg.BcryptCost, runtime.GOMAXPROCS(0))
 	a.Credits = credit.New(db, now)
+	a.Settings = setting.New(db, now)
 	a.Accounts = account.New(db, a.Hasher, policy, a.Credits, account.Lockout{}, now)
 	a.Sessions = session.New(db, cfg.SessionLifetime, cfg.SessionIdle, now)
 	a.Audit = audit.New(db, auditLines, now)
@@ -105,7 +108,7 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	a.Server, err = web.New(web.Deps{
 		Config: cfg, Log: log, Accounts: a.Accounts, Sessions: a.Sessions,
 		Credits: a.Credits, Gallery: g, Generation: gen, Jobs: a.Jobs, Audit: a.Audit,
-		Ready: db.PingContext, Now: now,
+		Settings: a.Settings, Ready: db.PingContext, Now: now,
 	})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/generation"
 	"github.com/sketchmaker/sketchmaker/internal/job"
 	"github.com/sketchmaker/sketchmaker/internal/session"
+	"github.com/sketchmaker/sketchmaker/internal/setting"
 )
 
 // Deps are the services the web layer calls.
@@ -32,6 +33,7 @@ type Deps struct {
 	Generation *generation.Service
 	Jobs       *job.Store
 	Audit      *audit.Log
+	Settings   *setting.Store
 	Ready      func(ctx context.Context) error
 	Now        func() time.Time
 }
