@@ -1,0 +1,272 @@
+package moderation
+
+import (
+	"bytes"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// suffixes are the endings under which a term still matches: plurals and verb forms.
+var suffixes = []string{"s", "es", "d", "ed", "ing"}
+
+// minSplitLen is the shortest term, in letters, that is also caught when broken into pieces by
+// punctuation ("nu.de"). Shorter terms are caught letter by letter ("s.e.x") but not in pieces,
+// which would fire on too many innocent word pairs.
+const minSplitLen = 4
+
+// Match is a policy term found in a prompt.
+type Match struct {
+	// Term is the term as configured, not as the prompt spelled it.
+	Term string
+}
+
+// Filter finds policy terms in prompts. It is safe for concurrent use; to change the list,
+// build a new Filter.
+type Filter struct {
+	terms      []string
+	byJoined   map[string]*entry
+	bySqueezed map[string]*entry
+	substrings []*entry
+	maxLen     int
+}
+
+// entry is one term in normalized form.
+type entry struct {
+	term    string
+	words   []string
+	joined  string
+	letters int
+}
+
+// NewFilter returns a Filter for terms. Each term is normalized like a prompt; a term of
+// several words matches those words in order, whatever separates them. Terms with no letters or
+// digits are ignored, and so are repeats of a term already in the list.
+func NewFilter(terms []string) *Filter {
+	f := &Filter{byJoined: make(map[string]*entry), bySqueezed: make(map[string]*entry)}
+	for _, term := range terms {
+		f.add(term)
+	}
+	return f
+}
+
+// add puts one term into the filter's indexes.
+func (f *Filter) add(term string) {
+	tokens := tokenize(fold(term), symbolsAsLetters)
+	if len(tokens) == 0 {
+		return
+	}
+
+	e := &entry{term: term}
+	for _, t := range tokens {
+		e.words = append(e.words, t.text)
+	}
+	e.joined = strings.Join(e.words, "")
+	e.letters = utf8.RuneCountInString(e.joined)
+	if _, seen := f.byJoined[e.joined]; seen {
+		return
+	}
+
+	f.terms = append(f.terms, term)
+	f.byJoined[e.joined] = e
+	if _, taken := f.bySqueezed[squeeze(e.joined)]; !taken {
+		f.bySqueezed[squeeze(e.joined)] = e
+	}
+	if unspaced(e.joined) {
+		f.substrings = append(f.substrings, e)
+	}
+	f.maxLen = max(f.maxLen, len(e.joined)+len("ing"))
+}
+
+// Terms returns the terms in effect, as configured.
+func (f *Filter) Terms() []string {
+	return append([]string(nil), f.terms...)
+}
+
+// Check reports the first policy term found in prompt. A term matches a whole word or run of
+// words after Normalize, also in its plural and verb forms ("nudes"), with letters repeated
+// ("nuuude"), spelled letter by letter ("n u d e", "n.u.d.e"), or, from four letters up, broken
+// by punctuation ("nu.de"). Leet symbols are tried both as letters and as punctuation, so that
+// "$ex" and "nude!" are both caught.
+func (f *Filter) Check(prompt string) (Match, bool) {
+	folded := fold(prompt)
+	modes := symbolModes
+	if !strings.ContainsAny(folded, "@$!") {
+		modes = modes[:1]
+	}
+
+	for _, mode := range modes {
+		tokens := tokenize(folded, mode)
+		if e := f.matchTokens(tokens); e != nil {
+			return Match{Term: e.term}, true
+		}
+		if e := f.matchSubstrings(tokens); e != nil {
+			return Match{Term: e.term}, true
+		}
+	}
+	return Match{}, false
+}
+
+// matchTokens looks for a term spelled by one token or by several consecutive ones.
+func (f *Filter) matchTokens(tokens []token) *entry {
+	var raw, squeezed []byte
+	for i := range tokens {
+		raw, squeezed = raw[:0], squeezed[:0]
+		for j := i; j < len(tokens); j++ {
+			raw = append(raw, tokens[j].text...)
+			squeezed = appendSqueezed(squeezed, tokens[j].text)
+			if len(squeezed) > f.maxLen {
+				break
+			}
+
+			if e := f.lookup(raw, squeezed); e != nil && accept(e, tokens[i:j+1]) {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// lookup finds the term that raw spells, allowing a suffix and stretched letters ("nuuudes");
+// squeezed is raw with its repeated letters collapsed.
+func (f *Filter) lookup(raw, squeezed []byte) *entry {
+	if len(raw) <= f.maxLen {
+		if e := f.byJoined[string(raw)]; e != nil {
+			return e
+		}
+		for _, sfx := range suffixes {
+			if stem, ok := bytes.CutSuffix(raw, []byte(sfx)); ok && len(stem) > 0 {
+				if e := f.byJoined[string(stem)]; e != nil {
+					return e
+				}
+			}
+		}
+	}
+
+	// Repeated letters count as a disguise only from three in a row: doubles are ordinary
+	// spelling ("lollies" is not "loli"). A squeezed match must not be shorter than the term,
+	// or "x" would match "xxx".
+	if !hasTriple(raw) {
+		return nil
+	}
+	letters := utf8.RuneCount(raw)
+	if e := f.bySqueezed[string(squeezed)]; e != nil && letters >= e.letters {
+		return e
+	}
+	for _, sfx := range suffixes {
+		stem, ok := bytes.CutSuffix(squeezed, []byte(sfx))
+		if !ok || len(stem) == 0 || !bytes.HasSuffix(raw, []byte(sfx)) {
+			continue
+		}
+		if e := f.bySqueezed[string(stem)]; e != nil && letters-len(sfx) >= e.letters {
+			return e
+		}
+	}
+	return nil
+}
+
+// accept decides whether tokens that together spell e's term really mean it, or are innocent
+// words that happen to touch.
+func accept(e *entry, tokens []token) bool {
+	if len(tokens) == 1 || allSingleLetters(tokens) || alignsWithWords(e, tokens) {
+		return true
+	}
+
+	// A word broken by punctuation ("nu.de", "porno-graphy"); ordinary spaces between whole
+	// words ("be heading") do not count.
+	if e.letters < minSplitLen {
+		return false
+	}
+	for _, t := range tokens[1:] {
+		if t.spaced {
+			return false
+		}
+	}
+	return true
+}
+
+// allSingleLetters reports whether every token is one letter, as in "n u d e".
+func allSingleLetters(tokens []token) bool {
+	for _, t := range tokens {
+		if utf8.RuneCountInString(t.text) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// alignsWithWords reports whether tokens are the words of a term of several words; the last
+// may carry a suffix or repeated letters.
+func alignsWithWords(e *entry, tokens []token) bool {
+	if len(tokens) != len(e.words) {
+		return false
+	}
+	for k := range len(tokens) - 1 {
+		if tokens[k].text != e.words[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// matchSubstrings looks for terms in scripts written without spaces between words, anywhere in
+// the text.
+func (f *Filter) matchSubstrings(tokens []token) *entry {
+	if len(f.substrings) == 0 {
+		return nil
+	}
+
+	text := joinTokens(tokens, "")
+	for _, e := range f.substrings {
+		if strings.Contains(text, e.joined) {
+			return e
+		}
+	}
+	return nil
+}
+
+// unspaced reports whether s contains a letter of a script written without spaces between
+// words, where word boundaries cannot be found.
+func unspaced(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai,
+			unicode.Lao, unicode.Khmer, unicode.Myanmar, unicode.Tibetan) {
+			return true
+		}
+	}
+	return false
+}
+
+// squeeze collapses runs of one repeated letter: "nuuude" becomes "nude".
+func squeeze(s string) string {
+	return string(appendSqueezed(nil, s))
+}
+
+// hasTriple reports whether s repeats one letter three or more times in a row.
+func hasTriple(s []byte) bool {
+	run, last := 0, rune(-1)
+	for _, r := range string(s) {
+		if r == last {
+			run++
+		} else {
+			run, last = 1, r
+		}
+		if run >= 3 {
+			return true
+		}
+	}
+	return false
+}
+
+// appendSqueezed appends s to dst, skipping each letter that repeats the one before it, also
+// across the join.
+func appendSqueezed(dst []byte, s string) []byte {
+	last, _ := utf8.DecodeLastRune(dst)
+	for _, r := range s {
+		if r != last {
+			dst = utf8.AppendRune(dst, r)
+		}
+		last = r
+	}
+	return dst
+}
