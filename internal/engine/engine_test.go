@@ -263,3 +263,33 @@ func TestColourWordsSetThePalette(t *testing.T) {
 		}
 	}
 }
+
+func TestExtremeShapesRender(t *testing.T) {
+	for _, style := range Styles() {
+		for _, size := range []image.Point{{64, 2048}, {2048, 64}, {65, 67}} {
+			img := mustRender(t, Params{Prompt: "a tall city by the sea at night", Style: style,
+				Width: size.X, Height: size.Y})
+			if img.Rect.Size() != size {
+				t.Fatalf("%s: %v, want %v", style, img.Rect.Size(), size)
+			}
+		}
+	}
+}
+
+func TestStylesList(t *testing.T) {
+	got := Styles()
+	want := []string{"modern", "classic", "abstract", "realistic", "minimalist", "vintage",
+		"futuristic"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Styles() = %v", got)
+	}
+	got[0] = "changed"
+	if Styles()[0] != "modern" {
+		t.Fatal("Styles returns the package's own slice")
+	}
+	for _, s := range want {
+		if _, ok := styles[s]; !ok {
+			t.Errorf("style %q has no rendering", s)
+		}
+	}
+}

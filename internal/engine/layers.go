@@ -406,11 +406,14 @@ func (l *clouds) paint(rw *row) {
 		return
 	}
 
+	// Towards the ends of the band the clouds thin out: the threshold rises, so edges stay
+	// as crisp or as soft as elsewhere.
 	band := l.y1 - l.y0
 	fade := smoothstep(0, 0.25, (y-l.y0)/band) * smoothstep(0, 0.25, (l.y1-y)/band)
+	lift := (1 - fade) * .4
 	l.noise.row(rw.y, rw.tmp)
 	for x := 0; x < rw.w; x++ {
-		a := smoothstep(l.lo, l.hi, rw.tmp[x]) * l.alpha * fade
+		a := smoothstep(l.lo, l.hi, rw.tmp[x]-lift) * l.alpha
 		if a > 0 {
 			rw.put(x, l.col, a, l.mode)
 		}

@@ -212,7 +212,9 @@ func (b *builder) clouds(depth, y0, y1 float64) {
 		}
 		switch {
 		case b.look.flat:
-			l.col, l.lo, l.hi = b.accent(), .6, .61
+			top := b.h * b.r.between(.15, .55)
+			l.col, l.lo, l.hi, l.y0, l.y1 = b.accent(), .6, .61, float32(top),
+				float32(top+b.h*.3)
 		case b.look.neon:
 			l.col, l.mode, l.alpha, l.lo, l.hi = b.accent(), blendAdd, .3, .4, .9
 		}
@@ -230,7 +232,10 @@ func (b *builder) rings(depth float64) {
 	for g := 0; g < groups; g++ {
 		cx, cy := b.place()
 		n := b.r.span(3, 7)
-		if b.look.flat || b.look.neon {
+		switch {
+		case b.look.flat:
+			n = b.r.span(2, 3)
+		case b.look.neon:
 			n = b.r.span(2, 4)
 		}
 		rad, step := b.m*b.r.between(.04, .08), b.m*b.r.between(.03, .07)

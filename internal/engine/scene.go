@@ -52,8 +52,13 @@ func buildScene(p Params, spec styleSpec, info promptInfo) *scene {
 		b.neonScene(motifs)
 	default:
 		b.background()
+		// Motifs paint in a fixed order, so that ridges, which cover everything below
+		// them, come last as the ground of the picture.
 		for _, m := range motifs {
 			b.motif(m, float64(m))
+		}
+		if b.look.density > 2 && !hasMotif(motifs, motifOrbs) {
+			b.orbs(-.5) // busy styles always scatter overlapping shapes
 		}
 	}
 

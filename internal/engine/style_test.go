@@ -18,7 +18,7 @@ type lookStats struct {
 	neon           float64 // share of bright, saturated pixels
 	flat           float64 // share of pixels exactly equal to their right neighbour
 	sepiaOrder     float64 // share of pixels with red >= green >= blue
-	skyRoughness   float64 // mean brightness step between neighbours in the top tenth, 0-255
+	skyRoughness   int     // median brightness step between neighbours in the top tenth, 0-255
 }
 
 func measure(img *image.NRGBA) lookStats {
@@ -27,7 +27,7 @@ func measure(img *image.NRGBA) lookStats {
 	hist := map[uint32]int{}
 	var rowMeans, rowVars []float64
 	var edges, neon, flat, sepia int
-	var skySteps, skyPairs int
+	var skySteps [256]int
 
 	for y := 0; y < h; y++ {
 		var s, q float64
@@ -51,8 +51,7 @@ func measure(img *image.NRGBA) lookStats {
 				sepia++
 			}
 			if x > 0 && y < h/10 {
-				skySteps += absInt(int(img.Pix[i+1]) - int(img.Pix[i-3]))
-				skyPairs++
+				skySteps[absInt(int(img.Pix[i+1])-int(img.Pix[i-3]))]++
 			}
 			if hsvSat(c) > .6 && max(c.r, c.g, c.b) > .6 {
 				neon++
@@ -71,7 +70,7 @@ func measure(img *image.NRGBA) lookStats {
 	st.colours = len(hist)
 	st.edges, st.neon = float64(edges)/n, float64(neon)/n
 	st.flat, st.sepiaOrder = float64(flat)/float64((w-1)*h), float64(sepia)/n
-	st.skyRoughness = float64(skySteps) / float64(skyPairs)
+	st.skyRoughness = medianOfCounts(skySteps[:])
 	st.layering = variance(rowMeans) / max(median(rowVars), 1e-9)
 	st.cornerToCentre = cornerToCentre(img)
 	return st
@@ -95,6 +94,21 @@ func patchLuma(img *image.NRGBA, x0, y0, x1, y1 int) float64 {
 		}
 	}
 	return s / float64((x1-x0)*(y1-y0)) / 255
+}
+
+// medianOfCounts returns the median value of a histogram.
+func medianOfCounts(counts []int) int {
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	seen := 0
+	for v, c := range counts {
+		if seen += c; 2*seen >= total {
+			return v
+		}
+	}
+	return len(counts)
 }
 
 func mean(v []float64) float64 {
@@ -132,7 +146,7 @@ func styleSample(t *testing.T) (prompts []string, looks []map[string]lookStats,
 	imgs []map[string]*image.NRGBA) {
 	t.Helper()
 	all := partiPrompts(t, 400)
-	for i := 0; i < len(all); i += 20 {
+	for i := 0; i < len(all); i += 5 {
 		prompts = append(prompts, all[i])
 		look, byStyle := map[string]lookStats{}, map[string]*image.NRGBA{}
 		for _, style := range Styles() {
@@ -174,9 +188,9 @@ func TestEachStyleHasItsLook(t *testing.T) {
 		{"minimalist", "flat colour without texture", func(s, _ map[string]lookStats) bool {
 			return s["minimalist"].flat > .85
 		}},
-		{"abstract", "more colours and edges than minimalist", func(s, _ map[string]lookStats) bool {
+		{"abstract", "more colours than minimalist, none dominant", func(s, _ map[string]lookStats) bool {
 			return s["abstract"].colours > s["minimalist"].colours &&
-				s["abstract"].edges > s["minimalist"].edges
+				s["abstract"].dominant < s["minimalist"].dominant
 		}},
 		{"vintage", "muted, sepia-toned colour", func(s, _ map[string]lookStats) bool {
 			v := s["vintage"]
@@ -198,7 +212,7 @@ func TestEachStyleHasItsLook(t *testing.T) {
 			return s["classic"].r-s["classic"].b > .08
 		}},
 		{"realistic", "a smooth sky", func(s, _ map[string]lookStats) bool {
-			return s["realistic"].skyRoughness < 3
+			return s["realistic"].skyRoughness <= 2
 		}},
 	}
 
@@ -207,6 +221,24 @@ func TestEachStyleHasItsLook(t *testing.T) {
 			if !c.ok(looks[k], nil) {
 				t.Errorf("%s render of %q lacks %s: %+v", c.style, p, c.what, looks[k][c.style])
 			}
+		}
+	}
+}
+
+// TestShapeCounts checks the composition itself: abstract pictures overlap many shapes,
+// minimalist ones place very few.
+func TestShapeCounts(t *testing.T) {
+	for _, p := range partiPrompts(t, 400) {
+		count := func(style string) int {
+			info := analyse(p)
+			s := buildScene(Params{Prompt: p, Style: style, Width: 256, Height: 256}, styles[style], info)
+			return len(s.layers) - 1 // without the background
+		}
+		if n := count("abstract"); n < 6 {
+			t.Errorf("abstract %q has only %d shapes", p, n)
+		}
+		if n := count("minimalist"); n < 1 || n > 3 {
+			t.Errorf("minimalist %q has %d shapes", p, n)
 		}
 	}
 }

@@ -330,9 +330,21 @@ func TestOversizedStreamIsNotReadToTheEnd(t *testing.T) {
 	}
 }
 
+func TestOtherFormatsAreRefusedFromTheirFirstBytes(t *testing.T) {
+	r := &countingReader{prefix: "GIF89a"}
+	_, err := Clean(r, "endless.gif", Limits{})
+	if me := asError(t, err); me.Status != 415 || !strings.Contains(me.Message, "GIF") {
+		t.Fatalf("%d %q", me.Status, me.Message)
+	}
+	if r.n > SniffLen {
+		t.Fatalf("read %d bytes of an endless GIF before refusing it", r.n)
+	}
+}
+
 func TestExactLimitIsAccepted(t *testing.T) {
 	data := encodePNG(t, pattern(8, 8))
-	if _, err := Clean(bytes.NewReader(data), "x.png", Limits{MaxBytes: int64(len(data))}); err != nil {
+	exact := Limits{MaxBytes: int64(len(data))}
+	if _, err := Clean(bytes.NewReader(data), "x.png", exact); err != nil {
 		t.Fatalf("a file of exactly the limit was refused: %v", err)
 	}
 	_, err := Clean(bytes.NewReader(data), "x.png", Limits{MaxBytes: int64(len(data) - 1)})
@@ -362,7 +374,8 @@ func TestDimensionLimits(t *testing.T) {
 			continue
 		}
 		me := asError(t, err)
-		if me.Status != tc.status || !errors.Is(err, tc.kind) || !strings.Contains(me.Message, tc.message) {
+		if me.Status != tc.status || !errors.Is(err, tc.kind) ||
+			!strings.Contains(me.Message, tc.message) {
 			t.Errorf("%+v: %d %q", tc.lim, me.Status, me.Message)
 		}
 	}

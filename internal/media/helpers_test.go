@@ -148,13 +148,18 @@ func asExtendedWebP(t testing.TB, file []byte, exif []byte, w, h int) []byte {
 	return append(out, body...)
 }
 
-// countingReader yields a PNG signature followed by zeros, forever, counting what is read.
+// countingReader yields a prefix (a PNG signature unless set) followed by zeros, forever,
+// counting what is read.
 type countingReader struct {
-	n int64
+	prefix string
+	n      int64
 }
 
 func (r *countingReader) Read(p []byte) (int, error) {
 	sig := []byte("\x89PNG\r\n\x1a\n")
+	if r.prefix != "" {
+		sig = []byte(r.prefix)
+	}
 	for i := range p {
 		if r.n+int64(i) < int64(len(sig)) {
 			p[i] = sig[r.n+int64(i)]

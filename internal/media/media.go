@@ -11,6 +11,7 @@ package media
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Format is an accepted image format.
@@ -111,11 +112,17 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// clip shortens s to at most n runes for quoting in a message.
+// clip prepares client text for quoting in a message: invalid bytes and invisible
+// characters become "?", and at most n characters are kept.
 func clip(s string, n int) string {
-	r := []rune(s)
+	r := []rune(strings.ToValidUTF8(s, "?"))
+	for i, c := range r {
+		if !unicode.IsGraphic(c) {
+			r[i] = '?'
+		}
+	}
 	if len(r) <= n {
-		return s
+		return string(r)
 	}
 	return string(r[:n]) + "…"
 }

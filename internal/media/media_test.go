@@ -89,7 +89,7 @@ func FuzzParseFormat(f *testing.F) {
 			return
 		}
 		me := asError(t, err)
-		if me.Status != StatusBadRequest || len(me.Message) > 120 || !utf8.ValidString(me.Message) {
+		if me.Status != StatusBadRequest || len(me.Message) > 200 || !utf8.ValidString(me.Message) {
 			t.Fatalf("bad refusal %d %q", me.Status, me.Message)
 		}
 	})
