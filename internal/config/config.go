@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/sketchmaker/sketchmaker/internal/ratelimit"
 )
 
 // Config is the validated configuration of one SketchMaker process.
@@ -43,6 +45,10 @@ type Config struct {
 	Workers       int
 	LogLevel      string
 	LogFormat     string
+
+	// Abuse holds rate limits, IP blocking, content filtering, audit retention, CORS and
+	// metrics.
+	Abuse Abuse
 
 	// GeneratedSecret is true when SecretKey came from the data directory's key file.
 	GeneratedSecret bool
@@ -101,6 +107,56 @@ var fields = []field{
 		setWorkers},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", false, setLogLevel},
 	{"LOG_FORMAT", "text", "text or json", false, setLogFormat},
+
+	// Abuse protection, audit and monitoring.
+	{"API_RATE_LIMIT_ENABLED", "true", "true or false: whether the rate limits below apply",
+		false, boolean(func(c *Config) *bool { return &c.Abuse.RateLimitsEnabled })},
+	{"RATE_LIMIT_IMAGE_GENERATION", "20 per minute", "image generations per user and per " +
+		"client address", false, rate(func(c *Config) *ratelimit.Rate {
+		return &c.Abuse.ImageGeneration
+	})},
+	{"RATE_LIMIT_PROMPT_ENHANCEMENT", "100 per minute", "prompt enhancements per user and " +
+		"per client address", false, rate(func(c *Config) *ratelimit.Rate {
+		return &c.Abuse.PromptEnhancement
+	})},
+	{"RATE_LIMIT_API_CALLS", "1000 per hour", "calls to /api/ per user and per client " +
+		"address", false, rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.APICalls })},
+	{"RATE_LIMIT_LOGIN_ATTEMPTS", "5 per minute", "sign-in attempts per account from one " +
+		"client address", false, rate(func(c *Config) *ratelimit.Rate {
+		return &c.Abuse.LoginAttempts
+	})},
+	{"RATE_LIMIT_LOGIN_IP", "50 per minute", "sign-in, registration and setup posts per " +
+		"client address, whatever the account", false,
+		rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.LoginIP })},
+	{"RATE_LIMIT_TRAINING", "5 per hour", "training jobs per user and per client address",
+		false, rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.Training })},
+	{"RATE_LIMIT_PASSWORD_RESET", "5 per hour", "password reset and verification mails " +
+		"per account and per client address", false,
+		rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.PasswordReset })},
+	{"RATE_LIMIT_THRESHOLD", "100", "refused requests within an hour after which a " +
+		"client address is blocked", false,
+		count(func(c *Config) *int { return &c.Abuse.RateLimitThreshold }, 1, 1_000_000)},
+	{"IP_BLOCK_SECONDS", "3600", "how long a blocked client address stays blocked", false,
+		seconds(func(c *Config) *time.Duration { return &c.Abuse.IPBlock }, 1)},
+	{"FAILED_LOGIN_THRESHOLD", "5", "wrong passwords in a row that lock an account", false,
+		count(func(c *Config) *int { return &c.Abuse.FailedLoginThreshold }, 1, 1000)},
+	{"ACCOUNT_LOCKOUT_SECONDS", "300", "how long a locked account stays locked", false,
+		seconds(func(c *Config) *time.Duration { return &c.Abuse.AccountLockout }, 1)},
+	{"CONTENT_FILTERING_ENABLED", "true", "true or false: whether prompts are checked " +
+		"against the content policy's term list", false,
+		boolean(func(c *Config) *bool { return &c.Abuse.ContentFiltering })},
+	{"SUSPICIOUS_ACTIVITY_THRESHOLD", "10", "refused prompts by one user within an hour " +
+		"that raise a suspicious_activity alert", false,
+		count(func(c *Config) *int { return &c.Abuse.SuspiciousThreshold }, 1, 100_000)},
+	{"AUDIT_RETENTION_DAYS", "365", "days audit events are kept; 0 keeps them forever",
+		false, count(func(c *Config) *int { return &c.Abuse.AuditRetentionDays }, 0, 36500)},
+	{"CORS_ALLOWED_ORIGINS", "", "comma-separated origins allowed to call /api/ and " +
+		"/generate/ from a browser; empty allows none", false, setCORSOrigins},
+	{"METRICS_ADDR", "", "separate address serving Prometheus metrics at /metrics, such " +
+		"as 127.0.0.1:9090; empty for none", false,
+		func(c *Config, v string) error { c.Abuse.MetricsAddr = v; return nil }},
+	{"METRICS_TOKEN", "", "bearer token that opens /metrics on the main address; empty " +
+		"keeps it closed (404)", true, setMetricsToken},
 }
 
 // sampleSecrets are values that appear in examples and must never protect a production site.
@@ -274,7 +330,7 @@ func setDatabaseURL(c *Config, v string) error {
 	}
 	if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") &&
 		!strings.HasPrefix(v, "sqlite:") {
-		return errors.New("must start with postgres://, postgresql:// or sqlite:")
+		return errors.New("must start with postgres://, postgresql:// or sqlite (then a file path)")
 	}
 	c.DatabaseURL = v
 	return nil

@@ -209,7 +209,7 @@ type ridge struct {
 	crestA          float32 // strength of a bright line along the boundary
 	windows         *windows
 	edge            float32
-	fadeTo, fadeEnd float32 // when fadeEnd > 0, alpha fades to zero by that depth
+	fadeEnd         float32 // when above zero, alpha fades to zero by that depth
 }
 
 // windows lights a grid of small windows inside a skyline.

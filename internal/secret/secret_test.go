@@ -423,3 +423,12 @@ func FuzzLast4(f *testing.F) {
 		}
 	})
 }
+
+func TestSymbolKeySpellings(t *testing.T) {
+	if got := base64.StdEncoding.EncodeToString(symbolKey); got != symbolStd {
+		t.Fatalf("standard spelling %q, want %q", got, symbolStd)
+	}
+	if got := base64.URLEncoding.EncodeToString(symbolKey); got != symbolURL {
+		t.Fatalf("URL spelling %q, want %q", got, symbolURL)
+	}
+}
