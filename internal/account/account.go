@@ -38,13 +38,14 @@ type User struct {
 	FailedLogins  int       `db:"failed_logins"`
 	LockedUntil   int64     `db:"locked_until"`
 	LastLoginAt   int64     `db:"last_login_at"`
+	TOTPEnabled   bool      `db:"totp_enabled"`
 	CreatedAt     int64     `db:"created_at"`
 	UpdatedAt     int64     `db:"updated_at"`
 }
 
 const userColumns = `id, email, username, password_hash, role, status, email_verified,
 	plan_id, credits, next_reset_at, failed_logins, locked_until, last_login_at,
-	created_at, updated_at`
+	totp_enabled, created_at, updated_at`
 
 // Hasher hashes and checks passwords; it is the password package's Hasher.
 type Hasher interface {
@@ -78,6 +79,13 @@ type Service struct {
 	plans   PlanAssigner
 	lockout Lockout
 	now     func() time.Time
+
+	// lockoutFor, when set, reads the lockout rule in force, so that a change made in the
+	// admin panel applies to the next failed sign-in.
+	lockoutFor func(ctx context.Context) Lockout
+
+	// x connects the service to mail, settings, sessions and files (see Configure).
+	x Extras
 }
 
 // New returns an account service.
@@ -100,6 +108,10 @@ type NewUser struct {
 	Username string
 	Role     role.Role
 	Plan     string
+
+	// Status is StatusActive unless set; StatusPending makes the account wait for an
+	// administrator's approval.
+	Status string
 }
 
 // Create validates and stores a new account and gives it its plan, all in one transaction.
@@ -124,6 +136,12 @@ func (s *Service) Create(ctx context.Context, in NewUser) (*User, error) {
 	if in.Plan == "" {
 		in.Plan = "free"
 	}
+	if in.Status == "" {
+		in.Status = StatusActive
+	}
+	if !validStatus(in.Status) {
+		return nil, fault.Field("status", "The status must be active, pending or disabled.")
+	}
 
 	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
@@ -135,10 +153,9 @@ func (s *Service) Create(ctx context.Context, in NewUser) (*User, error) {
 	err = s.db.Tx(ctx, func(tx *sqlx.Tx) error {
 		q := tx.Rebind(`INSERT INTO users (email, username, password_hash, role, status,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-		err := tx.GetContext(ctx, &id, q, email, name, hash, in.Role, StatusActive, now, now)
+		err := tx.GetContext(ctx, &id, q, email, name, hash, in.Role, in.Status, now, now)
 		if database.IsUnique(err) {
-			return fault.Field("email", "An account with this email address already exists. "+
-				"Sign in instead, or use another address.")
+			return ErrEmailTaken
 		}
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
@@ -218,12 +235,21 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (*User, *F
 			ErrBadCredentials
 	}
 
+	if u.PasswordHash == "" {
+		// An account that signs in only with a provider: same time, same answer.
+		_ = s.hasher.VerifyUnknown(ctx, pw)
+		return nil, s.wrongPassword(ctx, u), ErrBadCredentials
+	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil && !ok && ctx.Err() != nil {
 		return nil, nil, ctx.Err()
 	}
 	if !ok {
-		return nil, s.recordFailure(ctx, u), ErrBadCredentials
+		return nil, s.wrongPassword(ctx, u), ErrBadCredentials
+	}
+	if u.Status == StatusPending {
+		// Only someone who knows the password learns that the account waits.
+		return nil, &Failure{Reason: u.Status, UserID: u.ID}, ErrPending
 	}
 	if u.Status != StatusActive {
 		return nil, &Failure{Reason: u.Status, UserID: u.ID}, ErrBadCredentials
@@ -241,9 +267,10 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (*User, *F
 // recordFailure counts a wrong password and locks the account at the threshold.
 func (s *Service) recordFailure(ctx context.Context, u *User) *Failure {
 	f := &Failure{Reason: "wrong_password", UserID: u.ID, Attempts: u.FailedLogins + 1}
+	lo := s.currentLockout(ctx)
 	lockUntil := int64(0)
-	if f.Attempts >= s.lockout.Threshold {
-		lockUntil = s.now().Add(s.lockout.Duration).UnixMilli()
+	if f.Attempts >= lo.Threshold {
+		lockUntil = s.now().Add(lo.Duration).UnixMilli()
 		f.Locked = true
 	}
 

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/fault"
@@ -66,28 +68,60 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 }
 
 // CompleteSetup spends token and creates the superadmin. A token works once, and only while
-// no superadmin exists.
+// no superadmin exists. Spending one link spends every link still valid, so that two links
+// used at the same moment cannot make two superadmins; when the account is refused (a weak
+// password, say), the links are given back so that the person can correct the form.
 func (s *Service) CompleteSetup(ctx context.Context, token string, in NewUser) (*User, error) {
 	if err := s.CheckSetupToken(ctx, token); err != nil {
 		return nil, err
 	}
-
-	q := s.db.Rebind(`UPDATE setup_tokens SET used_at = ?
-		WHERE token_hash = ? AND used_at = 0 AND expires_at > ?`)
 	now := s.now().UnixMilli()
-	res, err := s.db.ExecContext(ctx, q, now, hashToken(token), now)
+	spent, err := s.spendSetupTokens(ctx, now)
 	if err != nil {
-		return nil, fmt.Errorf("spend setup token: %w", err)
+		return nil, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, ErrSetupToken
+	if !slices.Contains(spent, hashToken(token)) {
+		// Another setup spent it a moment ago.
+		return nil, errors.Join(ErrSetupToken, s.restoreSetupTokens(ctx, spent, now))
 	}
 
 	in.Role = role.Superadmin
 	if in.Plan == "" {
 		in.Plan = "professional"
 	}
-	return s.Create(ctx, in)
+	u, err := s.Create(ctx, in)
+	if err != nil {
+		if rerr := s.restoreSetupTokens(ctx, spent, now); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// spendSetupTokens marks every valid setup token used at now, in one statement, and
+// returns their hashes.
+func (s *Service) spendSetupTokens(ctx context.Context, now int64) ([]string, error) {
+	var spent []string
+	q := s.db.Rebind(`UPDATE setup_tokens SET used_at = ?
+		WHERE used_at = 0 AND expires_at > ? RETURNING token_hash`)
+	if err := s.db.SelectContext(ctx, &spent, q, now, now); err != nil {
+		return nil, fmt.Errorf("spend setup tokens: %w", err)
+	}
+	return spent, nil
+}
+
+// restoreSetupTokens makes the tokens spent at now valid again, even when the request that
+// spent them has ended.
+func (s *Service) restoreSetupTokens(ctx context.Context, hashes []string, now int64) error {
+	ctx = context.WithoutCancel(ctx)
+	q := s.db.Rebind(`UPDATE setup_tokens SET used_at = 0 WHERE token_hash = ? AND used_at = ?`)
+	for _, h := range hashes {
+		if _, err := s.db.ExecContext(ctx, q, h, now); err != nil {
+			return fmt.Errorf("restore setup token: %w", err)
+		}
+	}
+	return nil
 }
 
 // hashToken returns the stored form of a bearer secret.

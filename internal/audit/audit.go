@@ -52,17 +52,22 @@ const (
 	BackupMade         = "backup_made"
 	SetupCompleted     = "setup_completed"
 	AuditPruned        = "audit_pruned"
+	AuditExported      = "audit_exported"
+	IPUnblocked        = "ip_unblocked"
+	ContentReviewed    = "content_reviewed"
+	AlertAcknowledged  = "alert_acknowledged"
 )
 
 // Types lists the event types above, for filters and documentation.
 func Types() []string {
-	return []string{
+	return append([]string{
 		LoginSuccess, LoginFailure, Logout, Registration, PasswordChange, PasswordReset,
 		RoleChange, AdminAccess, APIKeyChange, SuspiciousActivity, SuspiciousContent,
 		CSRFFailure, PermissionDenied, SessionRevoked, AccountLocked, AccountUnlocked,
 		IPBlocked, UserApproved, UserDeleted, PlanChanged, CreditsChanged, SettingChanged,
-		BackupMade, SetupCompleted, AuditPruned,
-	}
+		BackupMade, SetupCompleted, AuditPruned, AuditExported, IPUnblocked,
+		ContentReviewed, AlertAcknowledged,
+	}, accountTypes()...)
 }
 
 // recordTimeout bounds how long Record may wait for the database once the caller's context

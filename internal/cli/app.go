@@ -22,9 +22,11 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/gallery"
 	"github.com/sketchmaker/sketchmaker/internal/generation"
 	"github.com/sketchmaker/sketchmaker/internal/job"
+	"github.com/sketchmaker/sketchmaker/internal/mail"
 	"github.com/sketchmaker/sketchmaker/internal/password"
 	"github.com/sketchmaker/sketchmaker/internal/session"
 	"github.com/sketchmaker/sketchmaker/internal/setting"
+	"github.com/sketchmaker/sketchmaker/internal/signin"
 	"github.com/sketchmaker/sketchmaker/internal/web"
 )
 
@@ -42,6 +44,22 @@ type App struct {
 	Audit    *audit.Log
 	Hasher   *password.Hasher
 	Settings *setting.Store
+
+	// Abuse holds rate limits, IP blocks, moderation, alerts and metrics (issue 7).
+	Abuse *Abuse
+
+	// Admin holds the admin panel's services (issue 4).
+	Admin *Admin
+
+	// Providers holds the image and language-model providers (issue 5).
+	Providers *Providers
+
+	// Mail and SignIn serve the account flows (issue 3).
+	Mail   *mail.Sender
+	SignIn *signin.Service
+
+	// Training holds the upload pipeline and style training (issue 6).
+	Training *Training
 }
 
 // Build opens the database, migrates it and wires the services. auditLines receives the
@@ -96,7 +114,8 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	a.Hasher = password.NewHasher(cfg.BcryptCost, runtime.GOMAXPROCS(0))
 	a.Credits = credit.New(db, now)
 	a.Settings = setting.New(db, now)
-	a.Accounts = account.New(db, a.Hasher, policy, a.Credits, account.Lockout{}, now)
+	a.Accounts = account.New(db, a.Hasher, policy, a.Credits, account.Lockout{
+		Threshold: cfg.Abuse.FailedLoginThreshold, Duration: cfg.Abuse.AccountLockout}, now)
 	a.Sessions = session.New(db, cfg.SessionLifetime, cfg.SessionIdle, now)
 	a.Audit = audit.New(db, auditLines, now)
 	a.Jobs = job.NewStore(db, now)
@@ -104,24 +123,55 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	g := gallery.New(db, blobs, log)
 	gen := generation.New(db, a.Jobs, a.Credits, g, blobs, a.Pool.Notify, now)
 	a.Pool.Register(generation.KindImage, gen)
+	if err := a.wireAccounts(cfg, log, db, now, g); err != nil {
+		return nil, err
+	}
+	if err := a.wireAbuse(cfg, log, db, now); err != nil {
+		return nil, err
+	}
+	if err := a.wireAdmin(cfg, log, db, now, g, gen); err != nil {
+		a.Abuse.close()
+		return nil, err
+	}
+	if err := a.wireProviders(cfg, log, db, gen); err != nil {
+		a.Abuse.close()
+		return nil, err
+	}
+	if err := a.wireTraining(cfg, log, db, blobs, gen); err != nil {
+		a.Abuse.close()
+		return nil, err
+	}
 
 	a.Server, err = web.New(web.Deps{
 		Config: cfg, Log: log, Accounts: a.Accounts, Sessions: a.Sessions,
 		Credits: a.Credits, Gallery: g, Generation: gen, Jobs: a.Jobs, Audit: a.Audit,
 		Settings: a.Settings, Ready: db.PingContext, Now: now,
+		Guard: a.Abuse.Guard, Moderation: a.Abuse.Moderation, Alerts: a.Abuse.Alerts,
+		Metrics: a.Abuse.Metrics,
+		Admin:   a.Admin.Service, Vault: a.Admin.Vault, Catalog: a.Admin.Catalog,
+		Security: a.Admin.Security, Reports: a.Admin.Reports,
+		Mail: a.Mail, SignIn: a.SignIn,
+		Enhancer: a.Providers.Enhancer,
+		Uploads:  a.Training.Uploads, Training: a.Training.Service,
 	})
 	if err != nil {
+		a.Abuse.close()
 		return nil, err
 	}
 	return a, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database and the Redis client.
+func (a *App) Close() error {
+	a.Abuse.close()
+	return a.DB.Close()
+}
 
 // Background runs the workers and the periodic housekeeping until ctx ends.
 func (a *App) Background(ctx context.Context) {
 	go a.Pool.Run(ctx)
+	a.Abuse.run(ctx)
+	a.runAccounts(ctx)
 	go func() {
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
@@ -138,14 +188,22 @@ func (a *App) Background(ctx context.Context) {
 
 // housekeeping ends old sessions and gives subscribers their monthly credits.
 func (a *App) housekeeping(ctx context.Context) {
-	if _, err := a.Sessions.Sweep(ctx); err != nil && ctx.Err() == nil {
-		a.Log.Error("session sweep failed", "error", err)
-	}
-	if n, err := a.Credits.ResetDue(ctx); err != nil && ctx.Err() == nil {
-		a.Log.Error("monthly credit reset failed", "error", err)
-	} else if n > 0 {
-		a.Log.Info("monthly credits reset", "users", n)
-	}
+	a.runTask(housekeepingTask, func() bool {
+		ok := true
+		if _, err := a.Sessions.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("session sweep failed", "error", err)
+			ok = false
+		}
+		if n, err := a.Credits.ResetDue(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("monthly credit reset failed", "error", err)
+			ok = false
+		} else if n > 0 {
+			a.Log.Info("monthly credits reset", "users", n)
+		}
+		a.Abuse.housekeeping(ctx, a)
+		a.accountsHousekeeping(ctx)
+		return ok
+	})
 }
 
 // serve runs the web server until ctx ends, then shuts down gracefully.
@@ -171,6 +229,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	app.Background(bg)
+	if cfg.Abuse.MetricsAddr != "" {
+		if _, err := app.Abuse.serveMetrics(bg, cfg.Abuse.MetricsAddr, log); err != nil {
+			return err
+		}
+	}
 
 	srv := app.Server.HTTPServer(cfg.Addr)
 	errc := make(chan error, 1)

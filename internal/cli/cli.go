@@ -30,6 +30,14 @@ Commands:
   migrate                    apply database migrations and exit
   user create --email E [--role user|admin|superadmin] [--name N]
                              create an account; the password is read from standard input
+  keys rotate                re-encrypt every stored provider key and secret under the
+                             first key of API_KEY_ENCRYPTION_KEY (list it first, the old
+                             one after it, comma-separated)
+  keys generate              print a new random key for API_KEY_ENCRYPTION_KEY
+  audit verify               check the audit log's hash chain; exits 1 naming the first
+                             edited or missing event
+  audit export --format csv|json [--type T] [--user ID] [--ip IP] [--from D] [--to D]
+                             write the audit log to standard output
   config                     print the effective configuration, secrets hidden
   version                    print the version and the Go version it was built with
 `
@@ -67,7 +75,11 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer,
 	case "migrate":
 		err = migrate(ctx, cfg, log)
 	case "user":
-		err = userCommand(ctx, cfg, log, args, stdin, stdout)
+		err = userCommand(ctx, cfg, log, args, stdin, stdout, stderr)
+	case "keys":
+		err = keysCommand(ctx, cfg, log, args, stdout)
+	case "audit":
+		err = auditCommand(ctx, cfg, log, args, stdout, stderr)
 	case "config":
 		for _, row := range cfg.Describe(lookup) {
 			fmt.Fprintf(stdout, "%-28s %s\n", row[0], row[1])
@@ -121,11 +133,12 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // userCommand creates an account from the command line. The password comes from standard
 // input so that it never shows in the process list or the shell history.
 func userCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string,
-	stdin io.Reader, stdout io.Writer) error {
+	stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: sketchmaker user create --email E [--role R] [--name N]")
 	}
 	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	email := fs.String("email", "", "email address of the new account")
 	roleName := fs.String("role", "user", "user, admin or superadmin")
 	name := fs.String("name", "", "display name")

@@ -46,9 +46,18 @@ type Config struct {
 	LogLevel      string
 	LogFormat     string
 
+	// Providers configure the image and language-model providers (providers.go).
+	Providers Providers
+
 	// Abuse holds rate limits, IP blocking, content filtering, audit retention, CORS and
 	// metrics.
 	Abuse Abuse
+
+	// Accounts holds mail delivery and the sign-in and registration rules.
+	Accounts Accounts
+
+	// Uploads configure the upload pipeline, malware scanning and training (uploads.go).
+	Uploads Uploads
 
 	// GeneratedSecret is true when SecretKey came from the data directory's key file.
 	GeneratedSecret bool
@@ -108,6 +117,71 @@ var fields = []field{
 	{"LOG_LEVEL", "info", "debug, info, warn or error", false, setLogLevel},
 	{"LOG_FORMAT", "text", "text or json", false, setLogFormat},
 
+	// Image and language-model providers (providers.go). An empty key leaves a provider
+	// off; the built-in engine and enhancer work with none.
+	{"FAL_KEY", "", "FAL API key; turns on the FAL models", true,
+		text(func(c *Config) *string { return &c.Providers.FALKey })},
+	{"FAL_BASE_URL", "", "FAL queue API base URL; empty for https://queue.fal.run", false,
+		baseURL(func(c *Config) *string { return &c.Providers.FALBaseURL })},
+	{"FAL_RESULT_HOSTS", "fal.media,*.fal.media,storage.googleapis.com", "hosts FAL " +
+		"results are downloaded from (HTTPS only); *.domain allows its subdomains", false,
+		setFALResultHosts},
+	{"FAL_JWKS_URL", "", "FAL's webhook signing keys; empty for " +
+		"https://rest.alpha.fal.ai/.well-known/jwks.json", false,
+		baseURL(func(c *Config) *string { return &c.Providers.FALJWKSURL })},
+	{"FAL_WEBHOOKS", "false", "true to ask FAL to call POST /webhooks/fal when a request " +
+		"ends (needs an https SKETCHMAKER_BASE_URL); polling stays the fallback", false,
+		setFALWebhooks},
+	{"OPENAI_API_KEY", "", "OpenAI API key for OpenAI Images (and prompt enhancement)", true,
+		text(func(c *Config) *string { return &c.Providers.OpenAIKey })},
+	{"OPENAI_BASE_URL", "", "OpenAI-compatible server (LocalAI, ...); empty for " +
+		"https://api.openai.com/v1", false,
+		baseURL(func(c *Config) *string { return &c.Providers.OpenAIBaseURL })},
+	{"GEMINI_API_KEY", "", "Google Gemini API key for image output (and enhancement)", true,
+		text(func(c *Config) *string { return &c.Providers.GeminiKey })},
+	{"GEMINI_BASE_URL", "", "Gemini API base URL; empty for " +
+		"https://generativelanguage.googleapis.com/v1beta", false,
+		baseURL(func(c *Config) *string { return &c.Providers.GeminiBaseURL })},
+	{"A1111_URL", "", "AUTOMATIC1111/Forge server started with --api, such as " +
+		"http://127.0.0.1:7860 (user:password@ for --api-auth)", true,
+		baseURL(func(c *Config) *string { return &c.Providers.A1111URL })},
+	{"COMFYUI_URL", "", "ComfyUI server, such as http://127.0.0.1:8188", false,
+		baseURL(func(c *Config) *string { return &c.Providers.ComfyUIURL })},
+	{"COMFYUI_WORKFLOW", "", "path of the ComfyUI workflow (API format) with {{prompt}}, " +
+		"{{seed}}, {{width}}, {{height}}, ... placeholders", false,
+		text(func(c *Config) *string { return &c.Providers.ComfyUIWorkflow })},
+	{"LLM_PROVIDER", "auto", "prompt enhancement: auto (the first provider with a key, " +
+		"else offline), builtin, openai, groq, cerebras, xai, openrouter, ollama, " +
+		"anthropic or gemini", false, setLLMProvider},
+	{"LLM_BASE_URL", "", "base URL of an OpenAI-compatible chat API for enhancement", false,
+		baseURL(func(c *Config) *string { return &c.Providers.LLMBaseURL })},
+	{"LLM_MODEL", "", "language model name; empty for the provider's small default", false,
+		text(func(c *Config) *string { return &c.Providers.LLMModel })},
+	{"LLM_API_KEY", "", "key for the chosen language model (else its own variable)", true,
+		text(func(c *Config) *string { return &c.Providers.LLMKey })},
+	{"ANTHROPIC_API_KEY", "", "Anthropic API key for prompt enhancement", true,
+		text(func(c *Config) *string { return &c.Providers.AnthropicKey })},
+	{"GROQ_API_KEY", "", "Groq API key for prompt enhancement", true,
+		text(func(c *Config) *string { return &c.Providers.GroqKey })},
+	{"CEREBRAS_API_KEY", "", "Cerebras API key for prompt enhancement", true,
+		text(func(c *Config) *string { return &c.Providers.CerebrasKey })},
+	{"XAI_API_KEY", "", "xAI API key for prompt enhancement", true,
+		text(func(c *Config) *string { return &c.Providers.XAIKey })},
+	{"OPENROUTER_API_KEY", "", "OpenRouter API key for prompt enhancement", true,
+		text(func(c *Config) *string { return &c.Providers.OpenRouterKey })},
+	{"PROVIDER_CONCURRENCY", "fal=8,openai=4,gemini=4,a1111=1,comfyui=1", "requests each " +
+		"provider runs at once in this instance", false, setConcurrency},
+	{"PROVIDER_TIMEOUT", "300", "seconds one synchronous provider request may take", false,
+		setProviderTimeout},
+	{"PROVIDER_MAX_RESULT_BYTES", "52428800", "largest result file downloaded from a " +
+		"provider", false, setMaxResultBytes},
+	{"PROVIDER_CA_FILE", "", "PEM file of extra certificate authorities for self-hosted " +
+		"HTTPS backends", false,
+		text(func(c *Config) *string { return &c.Providers.CAFile })},
+	{"PROVIDER_MODELS_FILE", "", "JSON file of image models to add to the built-in " +
+		"catalog or to change in it (same id), in the catalog's format", false,
+		text(func(c *Config) *string { return &c.Providers.ModelsFile })},
+
 	// Abuse protection, audit and monitoring.
 	{"API_RATE_LIMIT_ENABLED", "true", "true or false: whether the rate limits below apply",
 		false, boolean(func(c *Config) *bool { return &c.Abuse.RateLimitsEnabled })},
@@ -157,6 +231,59 @@ var fields = []field{
 		func(c *Config, v string) error { c.Abuse.MetricsAddr = v; return nil }},
 	{"METRICS_TOKEN", "", "bearer token that opens /metrics on the main address; empty " +
 		"keeps it closed (404)", true, setMetricsToken},
+
+	// Accounts: mail, verification, approval, two-factor and sign-in methods.
+	{"SMTP_HOST", "", "SMTP server for outgoing mail; empty keeps every message in the " +
+		"outbox that the superadmin reads at /admin/outbox", false,
+		func(c *Config, v string) error { c.Accounts.SMTPHost = v; return nil }},
+	{"SMTP_PORT", "587", "SMTP port (587 for STARTTLS, 465 for implicit TLS)", false,
+		setSMTPPort},
+	{"SMTP_USERNAME", "", "SMTP user name; empty sends without authentication", false,
+		func(c *Config, v string) error { c.Accounts.SMTPUsername = v; return nil }},
+	{"SMTP_PASSWORD", "", "SMTP password", true,
+		func(c *Config, v string) error { c.Accounts.SMTPPassword = v; return nil }},
+	{"SMTP_FROM", "", "sender, such as SketchMaker <studio@example.com>; empty uses " +
+		"no-reply@ and the site's host", false, setSMTPFrom},
+	{"SMTP_TLS", "starttls", "starttls (required, never skipped), tls (implicit, port 465) " +
+		"or none (only for a relay on this host)", false, setSMTPTLS},
+	{"REQUIRE_EMAIL_VERIFICATION", "false", "true: new accounts confirm their address by " +
+		"a link before they can generate", false,
+		boolean(func(c *Config) *bool { return &c.Accounts.RequireVerification })},
+	{"REQUIRE_APPROVAL", "false", "true: new accounts wait for an administrator's approval",
+		false, boolean(func(c *Config) *bool { return &c.Accounts.RequireApproval })},
+	{"REQUIRE_ADMIN_2FA", "false", "true: admins and superadmins must turn on two-factor " +
+		"sign-in before they can use the admin pages", false,
+		boolean(func(c *Config) *bool { return &c.Accounts.RequireAdmin2FA })},
+	{"REGULAR_AUTH_ENABLED", "true", "true or false: sign-in and registration with a " +
+		"password (stays on while no provider is configured)", false,
+		boolean(func(c *Config) *bool { return &c.Accounts.RegularAuth })},
+	{"GOOGLE_AUTH_ENABLED", "false", "true or false: sign-in with Google (or the OpenID " +
+		"Connect provider at GOOGLE_ISSUER_URL)", false,
+		boolean(func(c *Config) *bool { return &c.Accounts.GoogleAuth })},
+	{"GOOGLE_CLIENT_ID", "", "OAuth client id for Google sign-in", false,
+		func(c *Config, v string) error { c.Accounts.GoogleClientID = v; return nil }},
+	{"GOOGLE_CLIENT_SECRET", "", "OAuth client secret for Google sign-in", true,
+		func(c *Config, v string) error { c.Accounts.GoogleClientSecret = v; return nil }},
+	{"GOOGLE_ISSUER_URL", "https://accounts.google.com", "OpenID Connect issuer of the " +
+		"Google button; another issuer makes it any provider", false, setGoogleIssuer},
+
+	// Uploads, malware scanning and style training (uploads.go). MAX_CONTENT_LENGTH above
+	// bounds each uploaded file and each upload request.
+	{"UPLOAD_MAX_SIDE", "8192", "widest or tallest uploaded image accepted, in pixels; " +
+		"checked from the header before decoding", false, setUploadMaxSide},
+	{"UPLOAD_MAX_PIXELS", "40000000", "most pixels an uploaded image may have (width " +
+		"times height)", false,
+		positive(func(c *Config) *int64 { return &c.Uploads.MaxPixels }, 4096, 1<<30)},
+	{"CLAMAV_ADDRESS", "", "host:port of a clamd daemon that scans every upload " +
+		"(INSTREAM over TCP); empty: no scan", false, setClamAVAddress},
+	{"CLAMAV_FAIL_OPEN", "false", "true: accept uploads unscanned while clamd cannot be " +
+		"reached; false refuses them with 503", false,
+		boolean(func(c *Config) *bool { return &c.Uploads.ClamAVFailOpen })},
+	{"CLAMAV_TIMEOUT", "30", "seconds one malware scan may take", false,
+		seconds(func(c *Config) *time.Duration { return &c.Uploads.ClamAVTimeout }, 1)},
+	{"TRAINING_BACKEND", "builtin", "builtin (offline style profiles applied by the " +
+		"built-in engine) or fal (LoRA training with FAL flux-lora-fast-training; needs " +
+		"FAL_KEY)", false, setTrainingBackend},
 }
 
 // sampleSecrets are values that appear in examples and must never protect a production site.

@@ -1,9 +1,13 @@
 package generation
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/fault"
+	"github.com/sketchmaker/sketchmaker/internal/provider"
 )
 
 // DefaultModel is the built-in offline engine, available on every instance.
@@ -15,33 +19,74 @@ type Model struct {
 	Provider  string
 	Name      string
 	Offline   bool // runs inside SketchMaker with no network
-	Available bool // configured on this instance
+	Available bool // its provider is configured on this instance
+	// Def is the provider's definition of the model: its endpoint, typed arguments and
+	// catalog price. It is zero for the built-in engine.
+	Def provider.Model
 }
 
-// models lists every model id SketchMaker knows. Only the built-in engine runs today; the
-// hosted providers are recognised so that a request for one gets a precise answer.
-// TODO(#5): configure and run the hosted and self-hosted providers.
-var models = []Model{
-	{ID: DefaultModel, Provider: "builtin", Name: "Offline sketch engine", Offline: true,
-		Available: true},
-	{ID: "fal-ai/flux-pro/v1.1", Provider: "fal", Name: "FLUX1.1 [pro]"},
-	{ID: "fal-ai/flux-pro/v1.1-ultra", Provider: "fal", Name: "FLUX1.1 [pro] ultra"},
-	{ID: "fal-ai/flux/dev", Provider: "fal", Name: "FLUX.1 [dev]"},
-	{ID: "fal-ai/flux-lora", Provider: "fal", Name: "FLUX.1 with LoRA"},
-	{ID: "fal-ai/flux-realism", Provider: "fal", Name: "FLUX realism"},
-	{ID: "fal-ai/recraft-v3", Provider: "fal", Name: "Recraft V3"},
-	{ID: "fal-ai/ideogram/v3", Provider: "fal", Name: "Ideogram 3"},
-	{ID: "fal-ai/imagen4/preview", Provider: "fal", Name: "Imagen 4"},
-	{ID: "openai/gpt-image-1", Provider: "openai", Name: "GPT Image 1"},
-	{ID: "gemini/gemini-2.5-flash-image", Provider: "gemini", Name: "Gemini image"},
-	{ID: "a1111/default", Provider: "a1111", Name: "AUTOMATIC1111 / Forge"},
-	{ID: "comfyui/default", Provider: "comfyui", Name: "ComfyUI workflow"},
+// Availability reports whether a provider is configured now (by the environment or the
+// admin panel).
+type Availability func(ctx context.Context, provider string) bool
+
+// modelTable is the models this process knows and how to tell which can run.
+type modelTable struct {
+	models    []Model
+	available Availability // nil: only the built-in engine
+}
+
+// table is process-wide because request checking and the admin panel's model settings
+// read it through package functions; Configure sets it once while wiring.
+var table atomic.Pointer[modelTable]
+
+func init() {
+	table.Store(&modelTable{models: modelsOf(provider.Catalog())})
+}
+
+// Configure sets the models this process knows: the built-in engine, then defs (the
+// provider catalog with the administrators' additions), each available when available
+// says its provider is configured. Call it while wiring, before the server starts.
+func Configure(defs []provider.Model, available Availability) {
+	table.Store(&modelTable{models: modelsOf(defs), available: available})
+}
+
+// modelsOf puts the built-in engine before the provider models.
+func modelsOf(defs []provider.Model) []Model {
+	out := []Model{{ID: DefaultModel, Provider: "builtin", Name: "Offline sketch engine",
+		Offline: true}}
+	for _, d := range defs {
+		if d.ID == DefaultModel {
+			continue
+		}
+		out = append(out, Model{ID: d.ID, Provider: d.Provider, Name: d.Name, Def: d})
+	}
+	return out
+}
+
+// Catalog returns every model SketchMaker knows, available on this instance or not.
+func Catalog() []Model {
+	t := table.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	known := map[string]bool{"builtin": true}
+	out := make([]Model, len(t.models))
+	for i, m := range t.models {
+		ok, seen := known[m.Provider]
+		if !seen {
+			ok = t.available != nil && t.available(ctx, m.Provider)
+			known[m.Provider] = ok
+		}
+		m.Available = ok
+		out[i] = m
+	}
+	return out
 }
 
 // Models returns the models people can choose on this instance.
 func Models() []Model {
 	var out []Model
-	for _, m := range models {
+	for _, m := range Catalog() {
 		if m.Available {
 			out = append(out, m)
 		}
@@ -49,25 +94,29 @@ func Models() []Model {
 	return out
 }
 
-// LookupModel returns the model with id when it is available here.
+// LookupModel returns the model with id when its provider is configured here.
 func LookupModel(id string) (Model, error) {
-	for _, m := range models {
+	all := Catalog()
+	for _, m := range all {
 		if m.ID != id {
 			continue
 		}
 		if !m.Available {
 			return m, fault.Field("model", "The model "+id+" is not configured on this "+
-				"server. Choose one of: "+availableIDs()+".")
+				"server. Choose one of: "+availableIDs(all)+".")
 		}
 		return m, nil
 	}
-	return Model{}, fault.Field("model", "Unknown model. Choose one of: "+availableIDs()+".")
+	return Model{}, fault.Field("model", "Unknown model. Choose one of: "+
+		availableIDs(all)+".")
 }
 
-func availableIDs() string {
+func availableIDs(all []Model) string {
 	var ids []string
-	for _, m := range Models() {
-		ids = append(ids, m.ID)
+	for _, m := range all {
+		if m.Available {
+			ids = append(ids, m.ID)
+		}
 	}
 	return strings.Join(ids, ", ")
 }

@@ -91,6 +91,10 @@ type Params struct {
 	SeedGiven      bool    `json:"seed_given"`
 	NumImages      int     `json:"num_images"`
 	Format         string  `json:"output_format"`
+
+	// modelDefaulted is true when the request named no model, so that the administrators'
+	// default can take the place of DefaultModel.
+	modelDefaulted bool
 }
 
 // Check validates r and returns its parameters. randomSeed supplies a seed when none is
@@ -132,6 +136,7 @@ func checkChoices(r *Request, p *Params) error {
 	if model != "" {
 		p.Model = model
 	}
+	p.modelDefaulted = model == ""
 	if _, err := LookupModel(p.Model); err != nil {
 		return err
 	}

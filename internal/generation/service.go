@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -19,6 +20,7 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/gallery"
 	"github.com/sketchmaker/sketchmaker/internal/job"
 	"github.com/sketchmaker/sketchmaker/internal/media"
+	"github.com/sketchmaker/sketchmaker/internal/provider"
 )
 
 // KindImage is the job kind of text-to-image generation.
@@ -36,6 +38,16 @@ type Service struct {
 	blobs   blob.Store
 	notify  func()
 	now     func() time.Time
+	policy  Policy // nil: every available model, at the feature's price
+
+	// providers runs the hosted and self-hosted models (runprovider.go); nil: only the
+	// built-in engine.
+	providers *provider.Registry
+	log       *slog.Logger
+
+	// styles finds a person's trained styles for the built-in engine (styles.go); nil:
+	// none.
+	styles StyleSource
 }
 
 // New returns a generation service. notify wakes the job workers after a submission.
@@ -64,13 +76,21 @@ type Submission struct {
 // Submit reserves the credits for p and queues its job, in one transaction: either both
 // happen or neither does.
 func (s *Service) Submit(ctx context.Context, userID int64, p *Params) (*Submission, error) {
+	if err := s.applyPolicy(ctx, userID, p); err != nil {
+		return nil, err
+	}
 	m, err := LookupModel(p.Model)
 	if err != nil {
 		return nil, err
 	}
-	unit, err := s.credits.Cost(ctx, "image_generation")
+	if !m.Offline {
+		// A model makes at most as many images per request as its provider documents;
+		// the reservation covers exactly those.
+		p.NumImages = m.Def.Images(p.NumImages)
+	}
+	unit, err := s.unitPrice(ctx, m.ID)
 	if err != nil {
-		return nil, fmt.Errorf("image cost: %w", err)
+		return nil, err
 	}
 	input, err := json.Marshal(p)
 	if err != nil {
@@ -118,18 +138,34 @@ func (s *Service) Wait(ctx context.Context, id string) (*job.Job, error) {
 }
 
 // Run renders the job's images with the built-in engine and stores them in the gallery.
+// A job resumed after its worker died keeps the images the earlier attempt stored and
+// renders only the rest.
 func (s *Service) Run(ctx context.Context, j *job.Job, report func(int, string)) (
 	job.Outcome, error) {
 	var p Params
 	if err := json.Unmarshal([]byte(j.Input), &p); err != nil {
 		return job.Outcome{}, fmt.Errorf("decode job input: %w", err)
 	}
+	if j.Provider != "" && j.Provider != "builtin" {
+		return s.runProvider(ctx, j, &p, report)
+	}
 	unit := j.CostReserved / int64(max(p.NumImages, 1))
+	stored := map[int64]gallery.Image{}
+	if j.Attempts > 1 {
+		var err error
+		if stored, err = s.storedImages(ctx, j.UserID, j.ID); err != nil {
+			return job.Outcome{}, err
+		}
+	}
 
 	var res Result
 	for i := 0; i < p.NumImages; i++ {
 		if err := ctx.Err(); err != nil {
 			return s.outcome(res, unit), err
+		}
+		if im, ok := stored[int64(p.Seed+uint32(i))]; ok {
+			res.Images = append(res.Images, im.ID)
+			continue
 		}
 		report(100*i/p.NumImages, fmt.Sprintf("Rendering image %d of %d", i+1, p.NumImages))
 		id, err := s.renderOne(ctx, j, &p, uint32(i))
@@ -141,6 +177,21 @@ func (s *Service) Run(ctx context.Context, j *job.Job, report func(int, string))
 	return s.outcome(res, unit), nil
 }
 
+// storedImages returns, by seed, the images already stored for the job jobID, such as those
+// of an attempt whose worker died.
+func (s *Service) storedImages(ctx context.Context, userID int64, jobID string) (
+	map[int64]gallery.Image, error) {
+	out := map[int64]gallery.Image{}
+	pg, err := s.gallery.List(ctx, userID, gallery.Filter{JobID: jobID}, 1, 100)
+	if err != nil {
+		return nil, fmt.Errorf("images of earlier attempts: %w", err)
+	}
+	for _, im := range pg.Images {
+		out[im.Seed] = im
+	}
+	return out, nil
+}
+
 func (s *Service) outcome(res Result, unit int64) job.Outcome {
 	b, _ := json.Marshal(res)
 	return job.Outcome{Result: string(b), Used: unit * int64(len(res.Images))}
@@ -150,8 +201,12 @@ func (s *Service) outcome(res Result, unit int64) job.Outcome {
 func (s *Service) renderOne(ctx context.Context, j *job.Job, p *Params, n uint32) (
 	string, error) {
 	seed := p.Seed + n
+	prof, err := s.styleProfile(ctx, j.UserID, p.Prompt)
+	if err != nil {
+		return "", err
+	}
 	img, err := engine.Render(engine.Params{Prompt: p.Prompt, Style: p.Style,
-		Width: p.Width, Height: p.Height, Seed: seed})
+		Width: p.Width, Height: p.Height, Seed: seed, Profile: prof})
 	if err != nil {
 		return "", fmt.Errorf("render: %w", err)
 	}
@@ -173,7 +228,7 @@ func (s *Service) renderOne(ctx context.Context, j *job.Job, p *Params, n uint32
 		NegativePrompt: p.NegativePrompt, Model: p.Model, Engine: "builtin",
 		Style: p.Style, Width: p.Width, Height: p.Height, Seed: int64(seed),
 		Format: string(format), SizeBytes: int64(full.Len()),
-		BlobKey:   blob.NewKey("images", "."+format.Ext()),
+		BlobKey:   blob.NewKey("images", format.Ext()),
 		ThumbKey:  blob.NewKey("thumbs", ".webp"),
 		CreatedAt: s.now().UnixMilli(),
 	}
@@ -199,8 +254,25 @@ func (s *Service) Settle(ctx context.Context, j *job.Job) error {
 		used = 0
 	}
 	err := s.credits.Settle(ctx, j.UserID, j.ID, credit.Milli(j.CostReserved), used)
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("settle job: %w", err)
+	}
+
+	// A job refunded in full keeps nothing: drop what an interrupted or canceled attempt
+	// had stored, so a refund never comes with free images.
+	if used == 0 && j.Status != job.Succeeded {
+		stored, err := s.storedImages(ctx, j.UserID, j.ID)
+		if err != nil {
+			return err
+		}
+		for _, im := range stored {
+			if err := s.gallery.Delete(ctx, j.UserID, im.ID); err != nil {
+				return fmt.Errorf("drop images of a refunded job: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -132,14 +132,18 @@ func (s *Store) GetForUser(ctx context.Context, userID int64, id string) (*Job, 
 
 // Claim takes the next queued job for worker and marks it running under a lease. Jobs are
 // taken round-robin between users: the oldest job of the user with the fewest jobs
-// running goes first, so one user's long queue cannot starve the others.
+// running goes first and, among users running as many, of the user served least
+// recently, so one user's long queue cannot starve the others even with a single worker.
 func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (*Job, error) {
 	var claimed *Job
 	err := s.db.Tx(ctx, func(tx *sqlx.Tx) error {
 		var id string
 		q := tx.Rebind(`SELECT id FROM jobs q WHERE status = ?
 			ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.user_id = q.user_id
-				AND r.status = ?), created_at, id
+				AND r.status = ?),
+				(SELECT COALESCE(MAX(r.started_at), 0) FROM jobs r
+					WHERE r.user_id = q.user_id),
+				created_at, id
 			LIMIT 1` + s.db.SkipLocked())
 		err := tx.GetContext(ctx, &id, q, Queued, Running)
 		if errors.Is(database.NotFound(err), database.ErrNotFound) {
@@ -265,16 +269,37 @@ func (s *Store) Recover(ctx context.Context) ([]Job, error) {
 	return failed, nil
 }
 
-// QueuePosition returns how many queued jobs are ahead of j (0 when it is next or running).
+// QueuePosition estimates how many queued jobs will start before j (0 when it is next or
+// running). Claims go round-robin between users, so ahead of j are its owner's older jobs
+// and, from each other user, at most one job per turn j has to wait.
 func (s *Store) QueuePosition(ctx context.Context, j *Job) (int, error) {
 	if j.Status != Queued {
 		return 0, nil
 	}
-	var n int
-	q := s.db.Rebind(`SELECT COUNT(*) FROM jobs WHERE status = ? AND
+	var own int
+	q := s.db.Rebind(`SELECT COUNT(*) FROM jobs WHERE status = ? AND user_id = ? AND
 		(created_at < ? OR (created_at = ? AND id < ?))`)
-	if err := s.db.GetContext(ctx, &n, q, Queued, j.CreatedAt, j.CreatedAt, j.ID); err != nil {
+	if err := s.db.GetContext(ctx, &own, q, Queued, j.UserID, j.CreatedAt, j.CreatedAt,
+		j.ID); err != nil {
 		return 0, fmt.Errorf("queue position: %w", err)
+	}
+
+	var others []struct {
+		Count  int   `db:"n"`
+		Oldest int64 `db:"oldest"`
+	}
+	q = s.db.Rebind(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs
+		WHERE status = ? AND user_id <> ? GROUP BY user_id`)
+	if err := s.db.SelectContext(ctx, &others, q, Queued, j.UserID); err != nil {
+		return 0, fmt.Errorf("queue position: %w", err)
+	}
+	n := own
+	for _, o := range others {
+		turns := own
+		if o.Oldest < j.CreatedAt {
+			turns++ // in j's own turn, this user's older job goes first
+		}
+		n += min(o.Count, turns)
 	}
 	return n, nil
 }

@@ -57,6 +57,8 @@ func encode(w io.Writer, img image.Image, f Format, quality int) error {
 	case PNG:
 		err = pngEncoder.Encode(w, img)
 	case JPEG:
+		// TODO(#6): write progressive JPEG; image/jpeg only writes baseline, and no
+		// well-kept pure-Go progressive encoder is among the modules in go.mod.
 		err = jpeg.Encode(w, img, &jpeg.Options{Quality: qualityOr(quality, DefaultJPEGQuality)})
 	case WebP:
 		err = webp.Encode(w, img, webp.Options{Quality: qualityOr(quality, DefaultWebPQuality),

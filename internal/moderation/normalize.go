@@ -5,6 +5,10 @@
 // Prompts and terms go through the same Normalize, so a term list may be written in any script.
 // Matching respects word boundaries, so a short term does not fire inside a longer, innocent
 // word.
+//
+// Service applies the instance's term list (administrators edit it; DefaultTerms until they
+// do), keeps every refused prompt in a review queue, and raises suspicious_activity when one
+// user keeps trying.
 package moderation
 
 import (

@@ -97,3 +97,55 @@ func Known(p Permission) bool {
 
 // All returns every role a user can hold, lowest first.
 func All() []Role { return []Role{User, Admin, Superadmin} }
+
+// Manages reports whether a holder of role r may act on the account of someone holding
+// target: an admin manages plain users only, a superadmin manages every account. Nobody
+// below admin manages anyone. Acting on one's own account is a separate rule, left to the
+// caller, since the role alone cannot tell two people apart.
+func (r Role) Manages(target Role) bool {
+	switch r {
+	case Superadmin:
+		return target.Valid()
+	case Admin:
+		return target == User
+	}
+	return false
+}
+
+// Grants reports whether a holder of role r may give or take away role target: only a
+// superadmin changes who is an admin or a superadmin, and only to a role that exists.
+func (r Role) Grants(target Role) bool {
+	if !target.Valid() {
+		return false
+	}
+	if target == User {
+		return r.Can(ManageUsers)
+	}
+	return r.Can(GrantAdmin)
+}
+
+// holders says who holds each permission, for the page that explains a refusal.
+var holders = map[Permission]string{
+	Generate:        "signed-in users",
+	Gallery:         "signed-in users",
+	Train:           "signed-in users",
+	ViewUsers:       "administrators",
+	ManageUsers:     "administrators",
+	ManageCredits:   "administrators",
+	ManageProviders: "administrators",
+	Monitor:         "administrators",
+	ConfigureEmail:  "administrators",
+	ManageSecurity:  "the superadmin",
+	ManageSignIn:    "the superadmin",
+	GrantAdmin:      "the superadmin",
+}
+
+// Describe explains in a sentence who may use what p protects, for refusal pages.
+func Describe(p Permission) string {
+	who, ok := holders[p]
+	if !ok {
+		return "You do not have permission to open this page."
+	}
+	return "This page is only for " + who + ". If you need it, ask the superadmin of " +
+		"this instance to change your role."
+}

@@ -47,3 +47,58 @@ func TestHigherRolesHoldLowerPermissions(t *testing.T) {
 		}
 	}
 }
+
+func TestManages(t *testing.T) {
+	tests := []struct {
+		actor, target Role
+		want          bool
+	}{
+		{Superadmin, User, true},
+		{Superadmin, Admin, true},
+		{Superadmin, Superadmin, true},
+		{Admin, User, true},
+		{Admin, Admin, false},
+		{Admin, Superadmin, false},
+		{User, User, false},
+		{Anonymous, User, false},
+		{Superadmin, Role("root"), false},
+	}
+	for _, tt := range tests {
+		if got := tt.actor.Manages(tt.target); got != tt.want {
+			t.Errorf("%q.Manages(%q) = %v, want %v", tt.actor, tt.target, got, tt.want)
+		}
+	}
+}
+
+func TestGrants(t *testing.T) {
+	tests := []struct {
+		actor, target Role
+		want          bool
+	}{
+		{Superadmin, Admin, true},
+		{Superadmin, Superadmin, true},
+		{Superadmin, User, true},
+		{Admin, Admin, false},
+		{Admin, Superadmin, false},
+		{Admin, User, true},
+		{User, User, false},
+		{Superadmin, Role("root"), false},
+		{Superadmin, Anonymous, false},
+	}
+	for _, tt := range tests {
+		if got := tt.actor.Grants(tt.target); got != tt.want {
+			t.Errorf("%q.Grants(%q) = %v, want %v", tt.actor, tt.target, got, tt.want)
+		}
+	}
+}
+
+func TestEveryPermissionIsDescribed(t *testing.T) {
+	for p := range matrix[Superadmin] {
+		if _, ok := holders[p]; !ok {
+			t.Errorf("permission %q has no holder description for refusal pages", p)
+		}
+	}
+	if got := Describe(ManageSecurity); got == "" || got == Describe("made_up") {
+		t.Errorf("Describe(ManageSecurity) = %q", got)
+	}
+}

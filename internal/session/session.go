@@ -39,6 +39,33 @@ type Store struct {
 	now      func() time.Time
 	lifetime time.Duration
 	idle     time.Duration
+
+	// limits, when set, reads the lifetime and idle timeout in force, so that a change
+	// made in the admin panel applies to every session from its next request on.
+	limits func(ctx context.Context) (lifetime, idle time.Duration)
+}
+
+// SetLimits makes the store read the absolute lifetime and the idle timeout from f at each
+// use instead of the fixed values given to New. A value that is not positive falls back to
+// the fixed one.
+func (s *Store) SetLimits(f func(ctx context.Context) (lifetime, idle time.Duration)) {
+	s.limits = f
+}
+
+// current returns the lifetime and idle timeout in force.
+func (s *Store) current(ctx context.Context) (lifetime, idle time.Duration) {
+	lifetime, idle = s.lifetime, s.idle
+	if s.limits == nil {
+		return lifetime, idle
+	}
+	l, i := s.limits(ctx)
+	if l > 0 {
+		lifetime = l
+	}
+	if i > 0 {
+		idle = i
+	}
+	return lifetime, idle
 }
 
 // New returns a session store with an absolute lifetime and an idle timeout.
@@ -59,10 +86,11 @@ func (s *Store) Create(ctx context.Context, userID int64, ip, userAgent string) 
 	}
 
 	now := s.now()
+	lifetime, _ := s.current(ctx)
 	sess := &Session{
 		Hash: Hash(token), PublicID: public, UserID: userID,
 		CreatedAt: now.UnixMilli(), LastSeenAt: now.UnixMilli(),
-		ExpiresAt: now.Add(s.lifetime).UnixMilli(),
+		ExpiresAt: now.Add(lifetime).UnixMilli(),
 		IP:        ip, UserAgent: truncate(userAgent, 400),
 	}
 	q := s.db.Rebind(`INSERT INTO sessions (token_hash, public_id, user_id, created_at,
@@ -92,9 +120,12 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 		return nil, fmt.Errorf("look up session: %w", err)
 	}
 
+	// The lifetime in force also shortens sessions started under a longer one.
 	now := s.now()
-	if now.UnixMilli() >= sess.ExpiresAt ||
-		now.Sub(time.UnixMilli(sess.LastSeenAt)) >= s.idle {
+	lifetime, idle := s.current(ctx)
+	expired := now.UnixMilli() >= sess.ExpiresAt ||
+		now.UnixMilli() >= sess.CreatedAt+lifetime.Milliseconds()
+	if expired || now.Sub(time.UnixMilli(sess.LastSeenAt)) >= idle {
 		_ = s.deleteHash(ctx, sess.Hash)
 		return nil, ErrNoSession
 	}
@@ -147,8 +178,9 @@ func (s *Store) List(ctx context.Context, userID int64) ([]Session, error) {
 // Sweep deletes expired and idle sessions and returns how many it removed.
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
 	now := s.now()
+	_, idle := s.current(ctx)
 	q := s.db.Rebind(`DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`)
-	res, err := s.db.ExecContext(ctx, q, now.UnixMilli(), now.Add(-s.idle).UnixMilli())
+	res, err := s.db.ExecContext(ctx, q, now.UnixMilli(), now.Add(-idle).UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("sweep sessions: %w", err)
 	}

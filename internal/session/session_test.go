@@ -103,3 +103,50 @@ func TestRevokeAndDelete(t *testing.T) {
 		}
 	})
 }
+
+// TestLimitsChangeAtRunTime checks that a lifetime or idle timeout changed while the server
+// runs applies to sessions already open, from their next request on.
+func TestLimitsChangeAtRunTime(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		s := session.New(db, 24*time.Hour, 2*time.Hour, func() time.Time { return now })
+		lifetime, idle := time.Duration(0), time.Duration(0) // 0: the fixed values
+		s.SetLimits(func(context.Context) (time.Duration, time.Duration) {
+			return lifetime, idle
+		})
+		uid := newUser(t, db, "limits@example.com")
+
+		tok, _, _ := s.Create(ctx, uid, "", "")
+		now = now.Add(90 * time.Minute)
+		if _, err := s.Lookup(ctx, tok); err != nil {
+			t.Fatalf("90 minutes in, with the fixed limits: %v", err)
+		}
+
+		// A shorter idle timeout ends a session idle longer than it.
+		idle = 30 * time.Minute
+		now = now.Add(45 * time.Minute)
+		if _, err := s.Lookup(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("idle 45 minutes under a 30-minute timeout: %v", err)
+		}
+
+		// A shorter lifetime ends a session that is active but older than it.
+		idle = 0
+		tok, _, _ = s.Create(ctx, uid, "", "")
+		now = now.Add(50 * time.Minute)
+		if _, err := s.Lookup(ctx, tok); err != nil {
+			t.Fatalf("50 minutes in: %v", err)
+		}
+		lifetime = time.Hour
+		now = now.Add(15 * time.Minute)
+		if _, err := s.Lookup(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("65 minutes into a session under a one-hour lifetime: %v", err)
+		}
+
+		// New sessions carry the lifetime in force.
+		_, sess, _ := s.Create(ctx, uid, "", "")
+		if got := sess.ExpiresAt - sess.CreatedAt; got != time.Hour.Milliseconds() {
+			t.Fatalf("new session lives %d ms, want one hour", got)
+		}
+	})
+}

@@ -61,20 +61,7 @@ func (s *Server) showSubscriptionPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showSettingsPage(w http.ResponseWriter, r *http.Request) {
-	u := state(r).user
-	sessions, err := s.Sessions.List(r.Context(), u.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	count, err := s.Gallery.Count(r.Context(), u.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "settings", "Settings", map[string]any{
-		"Sessions": sessions, "Current": state(r).sess.PublicID, "Images": count,
-	})
+	s.renderSettings(w, r, http.StatusOK, nil)
 }
 
 func (s *Server) profileAPI(w http.ResponseWriter, r *http.Request) {

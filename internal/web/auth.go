@@ -8,6 +8,7 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/account"
 	"github.com/sketchmaker/sketchmaker/internal/audit"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
+	"github.com/sketchmaker/sketchmaker/internal/guard"
 )
 
 // credentials are what the sign-in and registration forms send, as a form or as JSON.
@@ -57,9 +58,8 @@ func (s *Server) showLoginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "login", "Sign in", map[string]any{
-		"Next": localPath(r.URL.Query().Get("next")),
-	})
+	s.render(w, r, http.StatusOK, "login", "Sign in",
+		s.loginData(r, localPath(r.URL.Query().Get("next")), nil))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -69,33 +69,26 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if !s.methods(r).Password {
+		s.fail(w, r, errPasswordOff)
+		return
+	}
+
+	// Guessing at one account is limited per account and client address, before the
+	// password is hashed.
+	if !s.admitAccount(w, r, guard.LoginAttempts, c.Email) {
+		return
+	}
 	u, failure, err := s.Accounts.Authenticate(r.Context(), c.Email, c.Password)
 	if failure != nil {
-		s.audit(r, audit.Event{Type: audit.LoginFailure, UserID: failure.UserID,
-			Details: map[string]any{"reason": failure.Reason, "attempts": failure.Attempts}})
-		if failure.Locked {
-			s.audit(r, audit.Event{Type: audit.AccountLocked, UserID: failure.UserID,
-				Details: map[string]any{"attempts": failure.Attempts}})
-		}
+		s.recordLoginFailure(r, c.Email, failure)
 	}
 	if err != nil {
 		s.loginFailed(w, r, c, err)
 		return
 	}
-
-	if err := s.startSession(w, r, u); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.audit(r, audit.Event{Type: audit.LoginSuccess, UserID: u.ID,
-		Details: map[string]any{"method": "password"}})
-	next := localPath(c.Next)
-	if isJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"success": true, "redirect": next,
-			"user": profileOf(u)})
-		return
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	s.forgetAccount(r, guard.LoginAttempts, c.Email)
+	s.signedIn(w, r, u, "password", c.Next)
 }
 
 // loginFailed answers a failed sign-in the same way whatever the reason.
@@ -105,9 +98,8 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, c credentia
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusUnauthorized, "login", "Sign in", map[string]any{
-		"Next": localPath(c.Next), "Email": c.Email, "Error": fault.As(err).Message,
-	})
+	s.render(w, r, http.StatusUnauthorized, "login", "Sign in", s.loginData(r,
+		localPath(c.Next), map[string]any{"Email": c.Email, "Error": fault.As(err).Message}))
 }
 
 // startSession signs u in with a new session id, ending the anonymous one.
@@ -157,9 +149,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if !s.methods(r).Password {
+		s.fail(w, r, errPasswordOff)
+		return
+	}
+
 	// Only the fields of a registration are read; role, plan and credits sent by a client
 	// are ignored.
-	u, err := s.Accounts.Create(r.Context(), account.NewUser{
+	reg, err := s.Accounts.Register(acctx(r), account.NewUser{
 		Email: c.Email, Password: c.Password, Username: c.Username,
 	})
 	if err != nil {
@@ -168,8 +165,16 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	s.audit(r, audit.Event{Type: audit.Registration, UserID: u.ID})
+	if reg.User != nil {
+		s.audit(r, audit.Event{Type: audit.Registration, UserID: reg.User.ID,
+			Details: map[string]any{"status": reg.User.Status}})
+	}
+	if !reg.SignIn {
+		s.registeredQuietly(w, r, reg)
+		return
+	}
 
+	u := reg.User
 	if err := s.startSession(w, r, u); err != nil {
 		s.fail(w, r, err)
 		return

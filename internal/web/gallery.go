@@ -143,7 +143,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 
-	name := fmt.Sprintf("sketchmaker-%s.%s", im.ID[:12], want.Ext())
+	name := fmt.Sprintf("sketchmaker-%s%s", im.ID[:12], want.Ext())
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Type", want.ContentType())
 	w.Header().Set("Cache-Control", "private, no-cache")

@@ -44,17 +44,24 @@ func state(r *http.Request) *reqState {
 	return &reqState{}
 }
 
-// wrap puts the middleware around the mux, outermost first: state and request id, panic
-// recovery, security headers, access log, body limits, cross-origin protection, session,
-// CSRF. Authorization happens per route, inside the mux.
+// wrap puts the middleware around the mux, outermost first: state and request id, the
+// refusal of blocked addresses (before any session work or password hashing), panic
+// recovery, security headers, metrics, access log, URL length, CORS, body limits,
+// cross-origin protection, session, rate limits by route, CSRF. Authorization happens per
+// route, inside the mux.
 func (s *Server) wrap(mux http.Handler) http.Handler {
 	h := s.checkCSRF(mux)
+	h = s.limitRoutes(h)
 	h = s.loadSession(h)
 	h = s.crossOrigin(h)
 	h = s.limitBody(h)
+	h = s.cors(h)
+	h = s.limitURL(h)
 	h = s.accessLog(h)
+	h = s.observe(h)
 	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)
+	h = s.refuseBlocked(h)
 	return s.begin(h)
 }
 
@@ -187,6 +194,9 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		if state(r).api {
 			limit = maxJSONBytes
 		}
+		if n, ok := s.uploadLimit(r); ok {
+			limit = n // upload routes (training.go)
+		}
 		if r.ContentLength > limit {
 			s.fail(w, r, fault.New(fault.TooLarge, "The request is too large."))
 			return
@@ -200,6 +210,9 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 // Go's own Sec-Fetch-Site and Origin checks.
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
+	for _, origin := range s.Config.Abuse.CORSOrigins {
+		_ = cop.AddTrustedOrigin(origin) // validated by the configuration already
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.recordCSRFFailure(r, "cross_origin")
 		s.fail(w, r, fault.New(fault.Forbidden,
@@ -271,6 +284,12 @@ func (s *Server) resolveSession(r *http.Request, st *reqState, tok string) {
 	u, err := s.Accounts.ByID(r.Context(), sess.UserID)
 	if err != nil || u.Status != account.StatusActive {
 		_ = s.Sessions.Delete(r.Context(), tok)
+		reason := "account_not_active"
+		if err != nil {
+			reason = "account_unavailable"
+		}
+		s.audit(r, audit.Event{Type: audit.SessionRevoked, UserID: sess.UserID,
+			Details: map[string]any{"reason": reason}})
 		return
 	}
 	st.user, st.sess, st.token = u, sess, tok
@@ -296,6 +315,12 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		// The one exemption: FAL's webhook is a server-to-server call authenticated by
+		// its ED25519 signature, with no session a forged request could ride on.
+		if r.Method == http.MethodPost && r.URL.Path == falWebhookPath {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -348,6 +373,13 @@ func (s *Server) authorize(rt route) http.Handler {
 			who = st.user.Role
 		}
 		if who.Can(rt.perm) {
+			if s.twoFactorMissing(r, rt.perm) {
+				s.fail(w, r, errEnrolFirst)
+				return
+			}
+			if strings.HasPrefix(r.URL.Path, "/admin") {
+				s.noteAdminAccess(r, rt.pattern)
+			}
 			rt.handler(w, r)
 			return
 		}
@@ -363,7 +395,7 @@ func (s *Server) authorize(rt route) http.Handler {
 		}
 		s.audit(r, audit.Event{Type: audit.PermissionDenied, UserID: st.user.ID,
 			Details: map[string]any{"route": rt.pattern, "permission": string(rt.perm)}})
-		s.fail(w, r, fault.New(fault.Forbidden, "You do not have permission to open this page."))
+		s.fail(w, r, fault.New(fault.Forbidden, role.Describe(rt.perm)))
 	})
 }
 

@@ -96,7 +96,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	fe, body := s.classify(r, err)
 	status := statusOf[fe.Kind]
 	st := state(r)
-	if !st.api {
+	if !st.api && !isJSON(r) {
+		// A page, unless the client sent JSON: a JSON client gets a JSON error even on a
+		// route that also serves forms, such as /login and /register.
 		s.renderError(w, r, status, fe.Message)
 		return
 	}

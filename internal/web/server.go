@@ -10,16 +10,30 @@ import (
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/admin"
+	"github.com/sketchmaker/sketchmaker/internal/alert"
 	"github.com/sketchmaker/sketchmaker/internal/audit"
+	"github.com/sketchmaker/sketchmaker/internal/catalog"
 	"github.com/sketchmaker/sketchmaker/internal/clientip"
 	"github.com/sketchmaker/sketchmaker/internal/config"
 	"github.com/sketchmaker/sketchmaker/internal/credit"
 	"github.com/sketchmaker/sketchmaker/internal/csrf"
+	"github.com/sketchmaker/sketchmaker/internal/enhance"
 	"github.com/sketchmaker/sketchmaker/internal/gallery"
 	"github.com/sketchmaker/sketchmaker/internal/generation"
+	"github.com/sketchmaker/sketchmaker/internal/guard"
 	"github.com/sketchmaker/sketchmaker/internal/job"
+	"github.com/sketchmaker/sketchmaker/internal/mail"
+	"github.com/sketchmaker/sketchmaker/internal/metrics"
+	"github.com/sketchmaker/sketchmaker/internal/moderation"
+	"github.com/sketchmaker/sketchmaker/internal/report"
+	"github.com/sketchmaker/sketchmaker/internal/security"
 	"github.com/sketchmaker/sketchmaker/internal/session"
 	"github.com/sketchmaker/sketchmaker/internal/setting"
+	"github.com/sketchmaker/sketchmaker/internal/signin"
+	"github.com/sketchmaker/sketchmaker/internal/training"
+	"github.com/sketchmaker/sketchmaker/internal/upload"
+	"github.com/sketchmaker/sketchmaker/internal/vault"
 )
 
 // Deps are the services the web layer calls.
@@ -34,8 +48,33 @@ type Deps struct {
 	Jobs       *job.Store
 	Audit      *audit.Log
 	Settings   *setting.Store
-	Ready      func(ctx context.Context) error
-	Now        func() time.Time
+
+	// Abuse protection and monitoring (issue 7); Metrics may be nil.
+	Guard      *guard.Guard
+	Moderation *moderation.Service
+	Alerts     *alert.Service
+	Metrics    *metrics.Metrics
+
+	// The admin panel (issue 4).
+	Admin    *admin.Service
+	Vault    *vault.Service
+	Catalog  *catalog.Service
+	Security *security.Store
+	Reports  *report.Service
+
+	// Prompt enhancement (issue 5).
+	Enhancer *enhance.Service
+
+	// Mail and provider sign-in (issue 3).
+	Mail   *mail.Sender
+	SignIn *signin.Service
+
+	// Uploads and style training (issue 6).
+	Uploads  *upload.Service
+	Training *training.Service
+
+	Ready func(ctx context.Context) error
+	Now   func() time.Time
 }
 
 // Server handles SketchMaker's HTTP requests.
@@ -45,6 +84,11 @@ type Server struct {
 	ip      clientip.Resolver
 	views   *views
 	handler http.Handler
+
+	// mux and limits let middleware find a request's route, and the rate limit it names,
+	// before the route runs.
+	mux    *http.ServeMux
+	limits map[string]string
 }
 
 // New builds the server and its route table. It fails when a route lacks a permission.
@@ -63,6 +107,7 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.mux = mux
 	s.handler = s.wrap(mux)
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/credit"
+	"github.com/sketchmaker/sketchmaker/internal/enhance"
 	"github.com/sketchmaker/sketchmaker/internal/generation"
 	"github.com/sketchmaker/sketchmaker/internal/job"
 )
@@ -18,9 +19,15 @@ func (s *Server) showDashboardPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	models, err := s.offeredModels(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "dashboard", "Studio", map[string]any{
-		"Models": generation.Models(), "Styles": generation.Styles,
+		"Models": models, "Styles": generation.Styles,
 		"Sizes": generation.Sizes, "Formats": generation.Formats, "Cost": cost.String(),
+		"Enhance": enhance.Fields(), "Unverified": s.needsVerification(r),
 	})
 }
 
@@ -35,6 +42,10 @@ type generateBody struct {
 }
 
 func (s *Server) generateImage(w http.ResponseWriter, r *http.Request) {
+	if s.needsVerification(r) {
+		s.fail(w, r, errVerifyFirst)
+		return
+	}
 	var body generateBody
 	if err := decodeJSON(r, &body); err != nil {
 		s.fail(w, r, err)
@@ -42,6 +53,10 @@ func (s *Server) generateImage(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := body.Check(generation.RandomSeed)
 	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.screenPrompt(r, p.Prompt); err != nil {
 		s.fail(w, r, err)
 		return
 	}

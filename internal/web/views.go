@@ -47,6 +47,9 @@ func loadViews() (*views, error) {
 		},
 		"isAdmin": func(u *account.User) bool { return u != nil && u.Role.Can(role.ViewUsers) },
 		"add":     func(a, b int) int { return a + b },
+		"under": func(path, prefix string) bool {
+			return path == prefix || strings.HasPrefix(path, prefix+"/")
+		},
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -54,11 +57,12 @@ func loadViews() (*views, error) {
 	}
 	for _, name := range names {
 		base := path.Base(name)
-		if base == "layout.html" {
+		if base == "layout.html" || strings.HasPrefix(base, "_") {
 			continue
 		}
+		// Files named _*.html hold partials every page may use, such as the admin menu.
 		t, err := template.New("layout.html").Funcs(funcs).
-			ParseFS(templateFS, "templates/layout.html", name)
+			ParseFS(templateFS, "templates/layout.html", "templates/_*.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", base, err)
 		}
@@ -96,6 +100,9 @@ type page struct {
 	Path  string
 	Flash string
 	Data  any
+
+	// Alerts are the open security alerts shown above admin pages, or nil.
+	Alerts *alertBanner
 }
 
 // render writes the named page with status.
@@ -108,7 +115,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	p := page{Title: title, User: state(r).user, CSRF: s.csrfToken(r), Path: r.URL.Path,
-		Data: data}
+		Data: data, Alerts: s.banner(r)}
 	if c, err := r.Cookie("sketchmaker_flash"); err == nil {
 		p.Flash = flashMessages[c.Value]
 		http.SetCookie(w, &http.Cookie{Name: "sketchmaker_flash", Path: "/", MaxAge: -1})

@@ -131,5 +131,34 @@ function setupConfirms() {
 
 document.addEventListener("DOMContentLoaded", () => {
   setupGenerator();
+  setupEnhancer();
   setupConfirms();
 });
+
+// setupEnhancer sends the prompt box's text as a topic, with the helper's choices, to
+// POST /generate/prompt and puts the enhanced prompt back in the box for the person to edit.
+function setupEnhancer() {
+  const button = document.getElementById("enhance-button");
+  if (!button) return;
+  button.addEventListener("click", async () => {
+    const prompt = document.getElementById("prompt");
+    const note = document.getElementById("enhance-note");
+    const body = { topic: prompt.value };
+    for (const sel of document.querySelectorAll("select[data-enhance]")) {
+      if (sel.value) body[sel.dataset.enhance] = sel.value;
+    }
+    button.disabled = true;
+    note.hidden = true;
+    const { status, data } = await postJSON("/generate/prompt", body);
+    button.disabled = false;
+    note.hidden = false;
+    if (status !== 200) {
+      note.textContent = data.error || "The prompt could not be enhanced.";
+      return;
+    }
+    prompt.value = data.enhanced_prompt;
+    note.textContent = "Written by " + data.engine + " for " + data.credits_used +
+      " credit(s). Edit it as you like.";
+    refreshBalance();
+  });
+}

@@ -1,0 +1,19 @@
+package audit
+
+// Event types of the complete account flows: addresses, provider sign-in and two-factor
+// sign-in.
+const (
+	EmailVerified        = "email_verified"
+	EmailChanged         = "email_changed"
+	IdentityLinked       = "identity_linked"
+	IdentityUnlinked     = "identity_unlinked"
+	TwoFactorEnabled     = "two_factor_enabled"
+	TwoFactorDisabled    = "two_factor_disabled"
+	RecoveryCodesRenewed = "recovery_codes_renewed"
+)
+
+// accountTypes lists the event types above.
+func accountTypes() []string {
+	return []string{EmailVerified, EmailChanged, IdentityLinked, IdentityUnlinked,
+		TwoFactorEnabled, TwoFactorDisabled, RecoveryCodesRenewed}
+}
