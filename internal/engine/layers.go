@@ -200,16 +200,16 @@ func (e *ellipse) shade(u, v, d float32) rgb {
 
 // ridge is a region below a wavy boundary line: a wave, a hill, a skyline or a row of pines.
 type ridge struct {
-	top             []float32 // boundary y for every column
-	minTop          float32
-	upper, lower    rgb // colours at the boundary and at depth
-	depth           float32
-	alpha           float32
-	crest           rgb
-	crestA          float32 // strength of a bright line along the boundary
-	windows         *windows
-	edge            float32
-	fadeEnd         float32 // when above zero, alpha fades to zero by that depth
+	top          []float32 // boundary y for every column
+	minTop       float32
+	upper, lower rgb // colours at the boundary and at depth
+	depth        float32
+	alpha        float32
+	crest        rgb
+	crestA       float32 // strength of a bright line along the boundary
+	windows      *windows
+	edge         float32
+	fadeEnd      float32 // when above zero, alpha fades to zero by that depth
 }
 
 // windows lights a grid of small windows inside a skyline.
