@@ -51,6 +51,7 @@ type Job struct {
 	CreatedAt         int64  `db:"created_at"`
 	StartedAt         int64  `db:"started_at"`
 	FinishedAt        int64  `db:"finished_at"`
+	SettledAt         int64  `db:"settled_at"`
 }
 
 // Done reports whether the job has reached a final state.
@@ -60,7 +61,7 @@ func (j *Job) Done() bool {
 
 const jobColumns = `id, user_id, kind, provider, model, input, status, progress, message,
 	provider_request_id, attempts, cost_reserved, cost_settled, result, error, worker,
-	lease_until, created_at, started_at, finished_at`
+	lease_until, created_at, started_at, finished_at, settled_at`
 
 // ErrNotFound answers a job that does not exist or is not the caller's.
 var ErrNotFound = fault.New(fault.NotFound, "That job does not exist.")
@@ -302,6 +303,30 @@ func (s *Store) QueuePosition(ctx context.Context, j *Job) (int, error) {
 		n += min(o.Count, turns)
 	}
 	return n, nil
+}
+
+// MarkSettled records that job id's credits were squared.
+func (s *Store) MarkSettled(ctx context.Context, id string) error {
+	q := s.db.Rebind(`UPDATE jobs SET settled_at = ? WHERE id = ? AND settled_at = 0`)
+	if _, err := s.db.ExecContext(ctx, q, s.now().UnixMilli(), id); err != nil {
+		return fmt.Errorf("mark job settled: %w", err)
+	}
+	return nil
+}
+
+// Unsettled returns jobs that reached a final state at least grace ago but whose credits
+// were never squared, because the process stopped between the two steps.
+func (s *Store) Unsettled(ctx context.Context, grace time.Duration) ([]Job, error) {
+	var out []Job
+	q := s.db.Rebind(`SELECT ` + jobColumns + ` FROM jobs
+		WHERE settled_at = 0 AND status IN (?, ?, ?) AND finished_at <= ?
+		ORDER BY finished_at LIMIT 100`)
+	cutoff := s.now().Add(-grace).UnixMilli()
+	err := s.db.SelectContext(ctx, &out, q, Succeeded, Failed, Canceled, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("find unsettled jobs: %w", err)
+	}
+	return out, nil
 }
 
 // CountActive returns how many jobs are queued or running.

@@ -92,7 +92,21 @@ func (p *Pool) recover(ctx context.Context) {
 	for i := range failed {
 		p.settle(ctx, &failed[i])
 	}
+
+	// Jobs that ended while this or another process stopped before squaring their
+	// credits. Settling is idempotent, so racing the normal path does no harm.
+	stale, err := p.store.Unsettled(ctx, settleGrace)
+	if err != nil && ctx.Err() == nil {
+		p.log.Error("unsettled job search failed", "error", err)
+	}
+	for i := range stale {
+		p.settle(ctx, &stale[i])
+	}
 }
+
+// settleGrace is how long a finished job may wait for its settlement before recovery
+// settles it instead.
+const settleGrace = 10 * time.Second
 
 func (p *Pool) work(ctx context.Context, worker string) {
 	for ctx.Err() == nil {
@@ -180,6 +194,10 @@ func (p *Pool) settle(ctx context.Context, j *Job) {
 	}
 	if err := k.Settle(ctx, j); err != nil {
 		p.log.Error("job not settled", "job_id", j.ID, "error", err)
+		return
+	}
+	if err := p.store.MarkSettled(ctx, j.ID); err != nil {
+		p.log.Error("job settlement not recorded", "job_id", j.ID, "error", err)
 	}
 }
 

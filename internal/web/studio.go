@@ -199,8 +199,14 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if canceled && j.Status == job.Canceled {
+	// An image job is refunded at once; other kinds are squared by the pool's recovery,
+	// which settles every finished job that has not been.
+	if canceled && j.Status == job.Canceled && j.Kind == generation.KindImage {
 		if err := s.Generation.Settle(r.Context(), j); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.Jobs.MarkSettled(r.Context(), j.ID); err != nil {
 			s.fail(w, r, err)
 			return
 		}
