@@ -308,3 +308,7 @@ func (s *Service) Count(ctx context.Context, since int64) (Counts, error) {
 	}
 	return c, nil
 }
+
+// TOTPSecretAD is the associated data the two-factor secret of userID is sealed with, so
+// that the key rotation can re-seal it.
+func TOTPSecretAD(userID int64) string { return totpAD(userID) }

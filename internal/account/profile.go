@@ -27,8 +27,14 @@ func (s *Service) Approve(ctx context.Context, id int64) (*User, error) {
 		return nil, fault.New(fault.Conflict, "This account is not waiting for approval.")
 	}
 	u.Status = StatusActive
-	s.notify(ctx, u.Email, u.Username, mail.AccountApproved, nil)
+	s.TellApproved(ctx, u)
 	return u, nil
+}
+
+// TellApproved mails u that an administrator approved the account; for callers that
+// change the status themselves, such as the admin panel.
+func (s *Service) TellApproved(ctx context.Context, u *User) {
+	s.notify(ctx, u.Email, u.Username, mail.AccountApproved, nil)
 }
 
 // Rename changes userID's display name.

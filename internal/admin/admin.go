@@ -69,10 +69,6 @@ type Deps struct {
 	// OpenAlerts counts the security alerts not yet acknowledged; nil when no alert
 	// store is wired.
 	OpenAlerts func(ctx context.Context) (int, error)
-
-	// Approved is told about an account an administrator approved, for the welcome mail;
-	// nil to tell nobody.
-	Approved func(ctx context.Context, u *account.User)
 }
 
 // Service carries out administrators' changes.

@@ -66,23 +66,15 @@ func (s *Service) ChangeRole(ctx context.Context, a Actor, id int64, to role.Rol
 	return nil
 }
 
-// Approve lets a pending account in.
+// Approve lets a pending account in; the account service tells its owner by mail.
 func (s *Service) Approve(ctx context.Context, a Actor, id int64) error {
-	u, err := s.target(ctx, a, id, role.ManageUsers, "approve")
-	if err != nil {
+	if _, err := s.target(ctx, a, id, role.ManageUsers, "approve"); err != nil {
 		return err
 	}
-	if u.Status != account.StatusPending {
-		return fault.New(fault.Conflict, "This account is not waiting for approval.")
-	}
-	if _, err := s.Accounts.SetStatus(ctx, id, account.StatusActive); err != nil {
+	if _, err := s.Accounts.Approve(ctx, id); err != nil {
 		return err
 	}
 	s.record(ctx, a, audit.UserApproved, id, nil)
-	if s.Approved != nil {
-		u.Status = account.StatusActive
-		s.Approved(ctx, u)
-	}
 	return nil
 }
 

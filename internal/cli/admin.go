@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/account"
@@ -91,23 +92,22 @@ func (a *App) wireAdmin(cfg *config.Config, log *slog.Logger, db *database.DB,
 
 // trackSealed tells the vault about every column that holds values sealed with the key
 // ring, besides provider keys, so that a wrong API_KEY_ENCRYPTION_KEY stops the server at
-// start and `keys rotate` re-seals them all. Each entry names the associated data its
-// package seals with.
+// start and `keys rotate` re-seals them all. Each entry takes the associated data from the
+// package that seals the value.
 func trackSealed(v *vault.Service) {
-	setting := func(key string) func(string) string {
-		return func(string) string { return "setting:" + key }
-	}
 	v.Track(vault.Column{What: "SMTP password", Table: "settings", Key: "key",
 		Value: "value", Where: "key = '" + mail.KeyPassword + "'",
-		AD: setting(mail.KeyPassword)})
+		AD: func(string) string { return mail.PasswordAD }})
 	v.Track(vault.Column{What: "Google client secret", Table: "settings", Key: "key",
 		Value: "value", Where: "key = '" + signin.SettingGoogleSecret + "'",
-		AD: func(string) string { return "oidc:" + signin.Google }})
+		AD: func(string) string { return signin.ClientSecretAD(signin.Google) }})
 	v.Track(vault.Column{What: "OpenID Connect client secrets", Table: "oidc_providers",
-		Key: "slug", Value: "client_secret",
-		AD: func(slug string) string { return "oidc:" + slug }})
+		Key: "slug", Value: "client_secret", AD: signin.ClientSecretAD})
 	v.Track(vault.Column{What: "two-factor secrets", Table: "users", Key: "id",
-		Value: "totp_secret", AD: func(id string) string { return "totp:" + id }})
+		Value: "totp_secret", AD: func(id string) string {
+			n, _ := strconv.ParseInt(id, 10, 64)
+			return account.TOTPSecretAD(n)
+		}})
 }
 
 // securityStore builds the security settings with the configuration as their defaults,

@@ -14,8 +14,9 @@ func TestAbuseDefaultsFollowTheGuide(t *testing.T) {
 	}
 	a := c.Abuse
 	rates := map[string]string{
-		"image generation": a.ImageGeneration.String(), "prompt enhancement": a.PromptEnhancement.String(),
-		"api calls": a.APICalls.String(), "login attempts": a.LoginAttempts.String(),
+		"image generation":   a.ImageGeneration.String(),
+		"prompt enhancement": a.PromptEnhancement.String(),
+		"api calls":          a.APICalls.String(), "login attempts": a.LoginAttempts.String(),
 		"login ip": a.LoginIP.String(), "training": a.Training.String(),
 		"password reset": a.PasswordReset.String(),
 	}

@@ -104,8 +104,10 @@ func (s *storedSet) decode(ctx context.Context, u *upload.Upload) (image.Image, 
 	return img, nil
 }
 
-// Archive writes the training set as a ZIP file in dir, from the stored cleaned images,
-// under names of its own (image_01.jpg, ...), and returns its path.
+// Archive writes the training set as a ZIP file in dir and returns its path. Each stored,
+// cleaned image goes in under a name of the server's choosing (image_01.jpg, ...), prepared
+// as every image sent to a provider is (media.Optimize: at most 1536 pixels a side, JPEG
+// under 4 MB).
 func (s *storedSet) Archive(ctx context.Context, dir string) (string, error) {
 	path := filepath.Join(dir, "training-set.zip")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -116,14 +118,18 @@ func (s *storedSet) Archive(ctx context.Context, dir string) (string, error) {
 
 	zw := zip.NewWriter(f)
 	for i, u := range s.images {
-		name := fmt.Sprintf("image_%02d%s", i+1, media.Format(u.Format).Ext())
-		// The images are compressed already; storing them is as small and much faster.
+		data, err := s.optimized(ctx, u)
+		if err != nil {
+			return "", err
+		}
+		// JPEG is compressed already; storing it is as small and much faster.
+		name := fmt.Sprintf("image_%02d.jpg", i+1)
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
 		if err != nil {
 			return "", fmt.Errorf("add to training archive: %w", err)
 		}
-		if err := s.copyImage(ctx, w, u); err != nil {
-			return "", err
+		if _, err := w.Write(data); err != nil {
+			return "", fmt.Errorf("write training archive: %w", err)
 		}
 	}
 	if err := zw.Close(); err != nil {
@@ -132,16 +138,17 @@ func (s *storedSet) Archive(ctx context.Context, dir string) (string, error) {
 	return path, f.Close()
 }
 
-func (s *storedSet) copyImage(ctx context.Context, w io.Writer, u *upload.Upload) error {
-	src, _, err := s.uploads.Open(ctx, u, upload.Original)
+// optimized returns upload u prepared for a provider.
+func (s *storedSet) optimized(ctx context.Context, u *upload.Upload) ([]byte, error) {
+	img, err := s.decode(ctx, u)
 	if err != nil {
-		return fmt.Errorf("open training image: %w", err)
+		return nil, err
 	}
-	defer src.Close()
-	if _, err := io.Copy(w, src); err != nil {
-		return fmt.Errorf("copy training image: %w", err)
+	data, _, err := media.Optimize(img)
+	if err != nil {
+		return nil, fmt.Errorf("prepare training image %s: %w", u.ID, err)
 	}
-	return nil
+	return data, nil
 }
 
 // result is what a finished training job stores as its result.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	_ "image/jpeg"
 	"image/png"
 	"io"
 	"log/slog"
@@ -514,11 +515,18 @@ func TestStartFromAnArchive(t *testing.T) {
 }
 
 // TestArchiveIsBuiltFromTheCleanedUploads checks the set a remote trainer receives: the
-// stored, cleaned files under names of the server's choosing.
+// stored, cleaned images, prepared for a provider (JPEG, at most 1536 pixels a side, under
+// 4 MB), under names of the server's choosing.
 func TestArchiveIsBuiltFromTheCleanedUploads(t *testing.T) {
 	r := newRig(t, dbtest.SQLite(t))
 	owner := r.user(t, "owner@example.com", 100)
-	ids := r.upload(t, owner, 5)
+	ids := r.upload(t, owner, 4)
+	big, err := r.uploads.Accept(context.Background(), owner, "big.png",
+		bytes.NewReader(solidPNGSized(t, 3000, 1000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, big.Uploads[0].ID)
 	ups, err := r.uploads.GetMany(context.Background(), owner, ids)
 	if err != nil {
 		t.Fatal(err)
@@ -538,19 +546,36 @@ func TestArchiveIsBuiltFromTheCleanedUploads(t *testing.T) {
 		t.Fatalf("%d entries", len(zr.File))
 	}
 	for i, f := range zr.File {
-		if f.Name != fmt.Sprintf("image_%02d.jpg", i+1) {
-			t.Errorf("entry %q", f.Name)
-		}
 		rc, _ := f.Open()
-		got, _ := io.ReadAll(rc)
+		data, _ := io.ReadAll(rc)
 		rc.Close()
-		stored, _, _ := r.uploads.Open(context.Background(), ups[i], upload.Original)
-		want, _ := io.ReadAll(stored)
-		stored.Close()
-		if !bytes.Equal(got, want) || bytes.Contains(got, []byte("Exif")) {
-			t.Errorf("entry %d is not the cleaned upload", i)
+		img, format, err := image.Decode(bytes.NewReader(data))
+		if err != nil || format != "jpeg" || f.Name != fmt.Sprintf("image_%02d.jpg", i+1) {
+			t.Fatalf("entry %q: %s %v", f.Name, format, err)
+		}
+		want := image.Pt(ups[i].Width, ups[i].Height)
+		if i == 4 {
+			want = image.Pt(1536, 512)
+		}
+		if img.Bounds().Size() != want || len(data) >= 4<<20 ||
+			bytes.Contains(data, []byte("Exif")) {
+			t.Errorf("entry %d: %v, %d bytes", i, img.Bounds().Size(), len(data))
 		}
 	}
+}
+
+// solidPNGSized encodes a w×h picture of one colour.
+func solidPNGSized(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 90, 120, 200, 255
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func TestSettleIsIdempotent(t *testing.T) {

@@ -98,7 +98,7 @@ func (s *Server) showAuditPage(w http.ResponseWriter, r *http.Request) {
 	q.Del("page")
 	s.render(w, r, http.StatusOK, "admin_security_audit", "Audit log", map[string]any{
 		"Events": events, "Total": total, "Page": page,
-		"More": page*auditPageSize < total, "Types": audit.Types(), "Query": q,
+		"More": page*auditPageSize < total, "Types": audit.Types(),
 		"Filter": map[string]string{"Type": q.Get("type"), "User": q.Get("user"),
 			"IP": q.Get("ip"), "From": q.Get("from"), "To": q.Get("to")},
 		"QueryString": q.Encode(),

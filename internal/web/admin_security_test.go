@@ -148,7 +148,8 @@ func TestAbuseReviewQueue(t *testing.T) {
 		"dismissed" {
 		t.Fatalf("dismiss: %d %s", res.StatusCode, res.Body)
 	}
-	if res := admin.PostJSON("/admin/api/review/"+id, map[string]string{"decision": "approve"}); res.StatusCode != http.StatusConflict {
+	res = admin.PostJSON("/admin/api/review/"+id, map[string]string{"decision": "approve"})
+	if res.StatusCode != http.StatusConflict {
 		t.Errorf("second decision: %d", res.StatusCode)
 	}
 	second := fmt.Sprint(flags[1].(map[string]any)["id"])
@@ -157,7 +158,8 @@ func TestAbuseReviewQueue(t *testing.T) {
 		"/admin/security/review" {
 		t.Errorf("approve by form: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
-	if res := admin.PostJSON("/admin/api/review/"+second, map[string]string{"decision": "x"}); res.StatusCode != http.StatusConflict &&
+	res = admin.PostJSON("/admin/api/review/"+second, map[string]string{"decision": "x"})
+	if res.StatusCode != http.StatusConflict &&
 		res.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad decision: %d", res.StatusCode)
 	}
@@ -179,7 +181,8 @@ func TestAbuseReviewQueue(t *testing.T) {
 	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("a prompt with a new term: %d", res.StatusCode)
 	}
-	if res := root.PostJSON("/admin/api/moderation", map[string]any{"terms": []string{"???"}}); res.StatusCode != http.StatusBadRequest {
+	res = root.PostJSON("/admin/api/moderation", map[string]any{"terms": []string{"???"}})
+	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("a term list without letters: %d", res.StatusCode)
 	}
 	changes := auditLines(t, app, "setting_changed")
@@ -212,7 +215,8 @@ func TestAbuseSecurityAdmin(t *testing.T) {
 		len(list) != 2 {
 		t.Fatalf("allow-list: %d %s", res.StatusCode, res.Body)
 	}
-	if res := root.PostJSON("/admin/api/allowlist", map[string]any{"allow": []string{"nope"}}); res.StatusCode != http.StatusBadRequest ||
+	res = root.PostJSON("/admin/api/allowlist", map[string]any{"allow": []string{"nope"}})
+	if res.StatusCode != http.StatusBadRequest ||
 		!strings.Contains(string(res.Body), "nope") {
 		t.Errorf("bad allow-list: %d %s", res.StatusCode, res.Body)
 	}
@@ -242,10 +246,12 @@ func TestAbuseSecurityAdmin(t *testing.T) {
 			t.Errorf("limits %v: %d %s", bad, res.StatusCode, res.Body)
 		}
 	}
-	if res := admin.PostJSON("/admin/api/limits", map[string]any{"enabled": false}); res.StatusCode != http.StatusForbidden {
+	res = admin.PostJSON("/admin/api/limits", map[string]any{"enabled": false})
+	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("an admin switched the limits: %d", res.StatusCode)
 	}
-	if res := root.PostForm("/admin/api/limits", url.Values{"enabled": {"true"}}); res.StatusCode != http.StatusSeeOther {
+	res = root.PostForm("/admin/api/limits", url.Values{"enabled": {"true"}})
+	if res.StatusCode != http.StatusSeeOther {
 		t.Errorf("switch the limits by form: %d", res.StatusCode)
 	}
 	if !app.Abuse.Guard.Enabled() {
@@ -281,7 +287,8 @@ func TestAbuseAuditViewer(t *testing.T) {
 	}
 	today := time.Now().UTC().Format("2006-01-02")
 	tomorrow := time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02")
-	if res := admin.Get("/admin/api/audit?from=" + today + "&to=" + today); res.JSON()["total"] == float64(0) {
+	res = admin.Get("/admin/api/audit?from=" + today + "&to=" + today)
+	if res.JSON()["total"] == float64(0) {
 		t.Error("filter by today found nothing")
 	}
 	if res := admin.Get("/admin/api/audit?from=" + tomorrow); res.JSON()["total"] != float64(0) {
@@ -346,7 +353,8 @@ func TestAbuseAlertBanner(t *testing.T) {
 	if strings.Contains(string(admin.Get("/admin/security/blocks").Body), "open security alert") {
 		t.Error("the banner stays after the acknowledgement")
 	}
-	if res := admin.PostJSON("/admin/api/alerts/"+id+"/ack", map[string]any{}); res.StatusCode != http.StatusNotFound {
+	res = admin.PostJSON("/admin/api/alerts/"+id+"/ack", map[string]any{})
+	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("second acknowledgement: %d", res.StatusCode)
 	}
 	if n := len(auditLines(t, app, "alert_acknowledged")); n != 1 {
