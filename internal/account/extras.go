@@ -40,12 +40,18 @@ type Extras struct {
 	Mailer   Mailer
 	Sessions SessionRevoker
 	Files    FileRemover
+	Jobs     JobForgetter
 	Settings *setting.Store
 	Keys     *secret.KeyRing // seals two-factor secrets
 	MACKey   []byte          // keys the hashes of reset codes and recovery codes
 	SiteURL  string          // absolute URL that links in mail start with
 	Defaults Rules           // from the environment
 	Log      *slog.Logger
+}
+
+// JobForgetter erases the prompts a deleted account left in its jobs.
+type JobForgetter interface {
+	ForgetUser(ctx context.Context, userID int64) error
 }
 
 // Configure connects the service to mail, settings, sessions and files.

@@ -88,6 +88,11 @@ func (s *Service) RemoveWithFiles(ctx context.Context, u *User) error {
 			return err
 		}
 	}
+	if s.x.Jobs != nil {
+		if err := s.x.Jobs.ForgetUser(ctx, u.ID); err != nil {
+			return err
+		}
+	}
 	q := s.db.Rebind(`DELETE FROM password_resets WHERE user_id = ?`)
 	if _, err := s.db.ExecContext(ctx, q, u.ID); err != nil {
 		return fmt.Errorf("delete reset requests: %w", err)

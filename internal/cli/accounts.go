@@ -46,7 +46,7 @@ func (a *App) wireAccounts(cfg *config.Config, log *slog.Logger, db *database.DB
 
 	mac := sha256.Sum256([]byte("account-codes:" + cfg.SecretKey))
 	a.Accounts.Configure(account.Extras{
-		Mailer: a.Mail, Sessions: a.Sessions, Files: g, Settings: a.Settings, Keys: ring,
+		Mailer: a.Mail, Sessions: a.Sessions, Files: g, Jobs: a.Jobs, Settings: a.Settings, Keys: ring,
 		MACKey: mac[:], SiteURL: site, Log: log,
 		Defaults: account.Rules{RequireVerification: acc.RequireVerification,
 			RequireApproval: acc.RequireApproval, RequireAdmin2FA: acc.RequireAdmin2FA},

@@ -329,6 +329,21 @@ func (s *Store) Unsettled(ctx context.Context, grace time.Duration) ([]Job, erro
 	return out, nil
 }
 
+// ForgetUser erases what a deleted account wrote into its jobs (prompts and results) and
+// cancels those still queued; the rows stay, so the credit ledger still points somewhere.
+func (s *Store) ForgetUser(ctx context.Context, userID int64) error {
+	q := s.db.Rebind(`UPDATE jobs SET status = ?, finished_at = ? WHERE user_id = ? AND status = ?`)
+	if _, err := s.db.ExecContext(ctx, q, Canceled, s.now().UnixMilli(), userID, Queued); err != nil {
+		return fmt.Errorf("cancel jobs of a deleted user: %w", err)
+	}
+	q = s.db.Rebind(`UPDATE jobs SET input = '{}', result = '', message = '', error = ''
+		WHERE user_id = ?`)
+	if _, err := s.db.ExecContext(ctx, q, userID); err != nil {
+		return fmt.Errorf("erase jobs of a deleted user: %w", err)
+	}
+	return nil
+}
+
 // CountActive returns how many jobs are queued or running.
 func (s *Store) CountActive(ctx context.Context) (int, error) {
 	var n int

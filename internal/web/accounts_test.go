@@ -466,6 +466,12 @@ func TestAccountsProfileEmailChangeAndDelete(t *testing.T) {
 	if images != 0 || ledger == 0 {
 		t.Fatalf("after deletion: %d images, %d ledger rows", images, ledger)
 	}
+	var prompts int
+	_ = app.DB.GetContext(ctx, &prompts, app.DB.Rebind(`SELECT COUNT(*) FROM jobs
+		WHERE user_id = ? AND input LIKE ?`), uid, "%small boat%")
+	if prompts != 0 {
+		t.Fatalf("%d jobs still hold the deleted account's prompt", prompts)
+	}
 	if n, _ := acctCountFiles(app.Config.DataDir + "/files/images"); n != 0 {
 		t.Fatalf("%d image files left", n)
 	}
