@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmaker/sketchmaker/internal/account"
 	"github.com/sketchmaker/sketchmaker/internal/config"
+	"github.com/sketchmaker/sketchmaker/internal/mail"
 	"github.com/sketchmaker/sketchmaker/internal/secret"
+	"github.com/sketchmaker/sketchmaker/internal/signin"
 )
 
 // keysEnv is the environment of one instance with the given encryption key.
@@ -49,6 +52,7 @@ func TestWrongEncryptionKeyAndRotation(t *testing.T) {
 	if err := app.Admin.Vault.SetKey(ctx, "fal", "fal-secret-0123456789", 1); err != nil {
 		t.Fatal(err)
 	}
+	sealOthers(t, app, oldRing)
 	app.Close()
 
 	// The wrong key stops the start with a sentence that names the key id.
@@ -73,7 +77,7 @@ func TestWrongEncryptionKeyAndRotation(t *testing.T) {
 	stderr.Reset()
 	code = Run([]string{"keys", "rotate"}, nil, &stdout, &stderr,
 		keysEnv(dir, newKey+","+oldKey))
-	if code != 0 || !strings.Contains(stdout.String(), "re-encrypted 1 secret") {
+	if code != 0 || !strings.Contains(stdout.String(), "re-encrypted 5 secret") {
 		t.Fatalf("keys rotate: exit %d, %q %q", code, stdout.String(), stderr.String())
 	}
 
@@ -84,6 +88,80 @@ func TestWrongEncryptionKeyAndRotation(t *testing.T) {
 	defer app.Close()
 	if got, err := app.Admin.Vault.Key(ctx, "fal"); err != nil || got != "fal-secret-0123456789" {
 		t.Fatalf("the key after rotation: %q, %v", got, err)
+	}
+	checkOthers(t, app, newKey)
+}
+
+// sealOthers stores, through the packages that own them, the other sealed values the
+// rotation must reach: the SMTP password, the Google and another provider's client
+// secrets, and a two-factor secret.
+func sealOthers(t *testing.T, app *App, ring *secret.KeyRing) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := app.Mail.SaveConfig(ctx, mail.Settings{Host: "smtp.example.com", Port: 587,
+		Username: "studio", Password: "smtp-pass-123456", From: "studio@example.com",
+		TLS: mail.TLSStartTLS}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []signin.ProviderInput{
+		{Slug: signin.Google, Name: "Google", Issuer: "https://accounts.google.com",
+			ClientID: "google-id", ClientSecret: "google-secret-123", Enabled: true},
+		{Slug: "keycloak", Name: "Keycloak", Issuer: "https://sso.example.com/realms/x",
+			ClientID: "kc-id", ClientSecret: "keycloak-secret-123", Enabled: true},
+	} {
+		if err := app.SignIn.SaveProvider(ctx, in, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := app.Accounts.Create(ctx, account.NewUser{Email: "twofa@example.com",
+		Password: "correct horse 42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := ring.Seal([]byte("JBSWY3DPEHPK3PXP"), account.TOTPSecretAD(u.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.DB.ExecContext(ctx, app.DB.Rebind(`UPDATE users SET totp_secret = ?
+		WHERE id = ?`), sealed, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkOthers reads the values sealOthers stored back with the new key alone.
+func checkOthers(t *testing.T, app *App, key string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := app.Mail.Config(ctx)
+	if err != nil || cfg.Password != "smtp-pass-123456" {
+		t.Fatalf("SMTP password after rotation: %v", err)
+	}
+	provs, err := app.SignIn.Providers(ctx)
+	if err != nil {
+		t.Fatalf("providers after rotation: %v", err)
+	}
+	usable := 0
+	for _, p := range provs {
+		if p.Usable() {
+			usable++
+		}
+	}
+	if usable != 2 {
+		t.Fatalf("%d usable sign-in providers after rotation, want 2", usable)
+	}
+	ring, _ := secret.ParseKeyRing(key)
+	var sealed string
+	var id int64
+	row := app.DB.QueryRowxContext(ctx, `SELECT id, totp_secret FROM users
+		WHERE totp_secret <> ''`)
+	if err := row.Scan(&id, &sealed); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ring.Open(sealed, account.TOTPSecretAD(id)); err != nil ||
+		string(got) != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("two-factor secret after rotation: %v", err)
 	}
 }
 

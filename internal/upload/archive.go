@@ -70,7 +70,8 @@ func (s *Service) acceptArchive(ctx context.Context, userID int64, name, dir,
 	for _, f := range entries {
 		u, err := s.acceptEntry(ctx, userID, acc.Batch, label(name), dir, f, budget)
 		if err != nil {
-			if derr := s.Discard(ctx, userID, ids(acc.Uploads)); derr != nil {
+			derr := s.Discard(context.WithoutCancel(ctx), userID, ids(acc.Uploads))
+			if derr != nil {
 				s.opts.Log.Error("partial archive not discarded", "error", derr)
 			}
 			return nil, err

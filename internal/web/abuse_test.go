@@ -526,3 +526,33 @@ func TestAbuseSessionOfDisabledAccountRevoked(t *testing.T) {
 		t.Errorf("session_revoked = %v", revoked)
 	}
 }
+
+// TestAbuseOtherLimits checks the limits of routes whose handlers other parts own: the
+// second request within the period is refused before the handler runs, whatever the first
+// one's outcome.
+func TestAbuseOtherLimits(t *testing.T) {
+	app := limitedApp(t, map[string]string{"RATE_LIMIT_PROMPT_ENHANCEMENT": "1 per minute",
+		"RATE_LIMIT_TRAINING": "1 per hour", "RATE_LIMIT_PASSWORD_RESET": "1 per hour"})
+	c := app.Client(t)
+	newUser(t, app, "pro@example.com", role.User)
+	signIn(t, c, "pro@example.com")
+
+	tests := []struct {
+		name, path, contentType, body string
+		json                          bool
+	}{
+		{"prompt enhancement", "/generate/prompt", "application/json",
+			`{"topic":"a lighthouse"}`, true},
+		{"training", "/api/training/start", "application/json", `{}`, true},
+		{"password reset", "/forgot-password", "application/x-www-form-urlencoded",
+			"email=pro%40example.com", false},
+	}
+	for _, tt := range tests {
+		first := c.Send(http.MethodPost, tt.path, tt.contentType, []byte(tt.body), c.CSRF())
+		if first.StatusCode == http.StatusTooManyRequests || first.StatusCode >= 500 {
+			t.Errorf("%s: first request %d", tt.name, first.StatusCode)
+		}
+		second := c.Send(http.MethodPost, tt.path, tt.contentType, []byte(tt.body), c.CSRF())
+		checkRefused(t, tt.name, second, 1, tt.json)
+	}
+}

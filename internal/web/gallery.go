@@ -14,23 +14,37 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/media"
 )
 
-// galleryPageSize is the number of images per gallery page.
-const galleryPageSize = 24
+// galleryPageSize is the number of images per gallery page unless ?per_page= asks for
+// another, up to maxGalleryPageSize (the API's own limit).
+const (
+	galleryPageSize    = 24
+	maxGalleryPageSize = 100
+)
 
 func (s *Server) showGalleryPage(w http.ResponseWriter, r *http.Request) {
 	pageNo := atoiDefault(r.URL.Query().Get("page"), 1)
 	if pageNo < 1 || pageNo > 100000 {
 		pageNo = 1
 	}
+	size := atoiDefault(r.URL.Query().Get("per_page"), galleryPageSize)
+	if size < 1 || size > maxGalleryPageSize {
+		size = galleryPageSize
+	}
 	f := gallery.Filter{Search: clip(r.URL.Query().Get("q"), 200)}
-	pg, err := s.Gallery.List(r.Context(), state(r).user.ID, f, pageNo, galleryPageSize)
+	pg, err := s.Gallery.List(r.Context(), state(r).user.ID, f, pageNo, size)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+
+	// The pager's links keep a page size that was asked for; the default stays implicit.
+	perPage := 0
+	if size != galleryPageSize {
+		perPage = size
+	}
 	s.render(w, r, http.StatusOK, "gallery", "Gallery", map[string]any{
 		"Page": pg, "Query": f.Search, "Prev": pageNo - 1,
-		"Next": nextPage(pageNo, pg.Pages()),
+		"Next": nextPage(pageNo, pg.Pages()), "PerPage": perPage,
 	})
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -93,7 +94,9 @@ func (s *Server) uploadTraining(w http.ResponseWriter, r *http.Request) {
 		// Whatever the client is still sending is not wanted: closing the connection after
 		// the answer keeps the server from reading the rest of the body to reuse it.
 		w.Header().Set("Connection", "close")
-		if derr := s.Uploads.Discard(r.Context(), u.ID, uploadIDs(got)); derr != nil {
+		// The cleanup must happen even when the client has gone away.
+		ctx := context.WithoutCancel(r.Context())
+		if derr := s.Uploads.Discard(ctx, u.ID, uploadIDs(got)); derr != nil {
 			s.Log.Error("uploads of a refused request not deleted", "error", derr)
 		}
 		if errors.Is(err, upload.ErrInfected) {

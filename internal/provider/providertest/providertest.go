@@ -156,6 +156,14 @@ func reply(w http.ResponseWriter, status int, v any) {
 
 // picture is the 96×64 result every request gets.
 func picture(t testing.TB) []byte {
+	b, err := picturePNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func picturePNG() ([]byte, error) {
 	img := image.NewNRGBA(image.Rect(0, 0, 96, 64))
 	for y := 0; y < 64; y++ {
 		for x := 0; x < 96; x++ {
@@ -164,7 +172,7 @@ func picture(t testing.TB) []byte {
 	}
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return b.Bytes()
+	return b.Bytes(), nil
 }
