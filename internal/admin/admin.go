@@ -35,9 +35,9 @@ import (
 
 // Event types this package records besides those the audit package names.
 const (
-	EventUserCreated     = "user_created"
-	EventUserDeactivated = "user_deactivated"
-	EventUserReactivated = "user_reactivated"
+	EventUserCreated     = audit.UserCreated
+	EventUserDeactivated = audit.UserDeactivated
+	EventUserReactivated = audit.UserReactivated
 )
 
 // Actor is the administrator making a change, and where the request came from.

@@ -23,9 +23,8 @@ type Tester interface {
 var ErrNotTestable = errors.New("no connection test for this provider")
 
 // OfflineTester checks the built-in engine by rendering a small picture, and has no check
-// for any other provider.
-// TODO(#5): the providers' own connection checks replace this for hosted and self-hosted
-// providers.
+// for any other provider. The providers' own checks (internal/provider) replace it when
+// the application is wired.
 type OfflineTester struct{}
 
 // Test renders a small picture with the built-in engine, or returns ErrNotTestable.

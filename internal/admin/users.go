@@ -174,7 +174,9 @@ func (s *Service) Delete(ctx context.Context, a Actor, id int64) error {
 	if err := s.Gallery.DeleteAll(ctx, id); err != nil {
 		return err
 	}
-	if err := s.Accounts.Remove(ctx, id); err != nil {
+	// RemoveWithFiles also erases the account's prompts from its jobs and its reset
+	// requests, and tells the owner.
+	if err := s.Accounts.RemoveWithFiles(ctx, u); err != nil {
 		return err
 	}
 	s.record(ctx, a, audit.UserDeleted, id, map[string]any{"email": u.Email,

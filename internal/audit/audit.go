@@ -51,6 +51,9 @@ const (
 	SettingChanged     = "setting_changed"
 	BackupMade         = "backup_made"
 	SetupCompleted     = "setup_completed"
+	UserCreated        = "user_created"
+	UserDeactivated    = "user_deactivated"
+	UserReactivated    = "user_reactivated"
 	AuditPruned        = "audit_pruned"
 	AuditExported      = "audit_exported"
 	IPUnblocked        = "ip_unblocked"
@@ -66,7 +69,7 @@ func Types() []string {
 		CSRFFailure, PermissionDenied, SessionRevoked, AccountLocked, AccountUnlocked,
 		IPBlocked, UserApproved, UserDeleted, PlanChanged, CreditsChanged, SettingChanged,
 		BackupMade, SetupCompleted, AuditPruned, AuditExported, IPUnblocked,
-		ContentReviewed, AlertAcknowledged,
+		ContentReviewed, AlertAcknowledged, UserCreated, UserDeactivated, UserReactivated,
 	}, accountTypes()...)
 }
 

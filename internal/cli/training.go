@@ -65,17 +65,18 @@ func (a *App) wireTraining(cfg *config.Config, log *slog.Logger, db *database.DB
 	if err != nil {
 		return err
 	}
-	a.Pool.Register(training.Kind, svc)
+	a.Pool.RegisterTimeout(training.Kind, svc, trainingTimeLimit)
 	gen.UseStyles(svc)
 	a.Training = &Training{Uploads: ups, Service: svc}
 	return nil
 }
 
+// trainingTimeLimit is how long one training may run before it is stopped, canceled at
+// FAL and refunded; image jobs keep the pool's ten minutes.
+const trainingTimeLimit = 2 * time.Hour
+
 // falTrainer builds the FAL trainer on the outbound client. Its key is the admin panel's
 // saved FAL key when there is one, else FAL_KEY. It polls; FAL's webhook is not asked for.
-//
-// TODO(#5): the job pool stops every job after ten minutes; a FAL training that runs
-// longer is then canceled at FAL and refunded. Trainings need a longer, per-kind limit.
 func (a *App) falTrainer(cfg *config.Config, log *slog.Logger) (*fal.Trainer, error) {
 	p := cfg.Providers
 	policy := outbound.Policy{Timeout: 10 * time.Minute}

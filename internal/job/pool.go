@@ -30,6 +30,7 @@ type Kind interface {
 type Pool struct {
 	store   *Store
 	kinds   map[string]Kind
+	limits  map[string]time.Duration
 	workers int
 	lease   time.Duration
 	timeout time.Duration
@@ -41,14 +42,22 @@ type Pool struct {
 // NewPool returns a pool of workers for this process, identified by a random worker id.
 func NewPool(store *Store, workers int, log *slog.Logger) *Pool {
 	return &Pool{
-		store: store, kinds: map[string]Kind{}, workers: workers,
-		lease: 30 * time.Second, timeout: 10 * time.Minute,
+		store: store, kinds: map[string]Kind{}, limits: map[string]time.Duration{},
+		workers: workers,
+		lease:   30 * time.Second, timeout: 10 * time.Minute,
 		id: NewID()[:12], log: log, wake: make(chan struct{}, 1),
 	}
 }
 
-// Register makes the pool run jobs of kind with k.
+// Register makes the pool run jobs of kind with k, each stopped after the default limit.
 func (p *Pool) Register(kind string, k Kind) { p.kinds[kind] = k }
+
+// RegisterTimeout is Register with a time limit of its own for the kind, for work such as
+// style training that runs far longer than an image.
+func (p *Pool) RegisterTimeout(kind string, k Kind, limit time.Duration) {
+	p.kinds[kind] = k
+	p.limits[kind] = limit
+}
 
 // Notify wakes an idle worker after a job was queued.
 func (p *Pool) Notify() {
@@ -135,7 +144,11 @@ func (p *Pool) runOne(ctx context.Context, j *Job, worker string) {
 		return
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	limit := p.timeout
+	if l, ok := p.limits[j.Kind]; ok {
+		limit = l
+	}
+	runCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	report := func(pct int, msg string) {
 		mine, err := p.store.Progress(ctx, j.ID, worker, pct, msg, p.lease)
