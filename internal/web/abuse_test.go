@@ -21,7 +21,10 @@ import (
 // limitedApp starts SketchMaker with the rate limits switched on and env applied.
 func limitedApp(t *testing.T, env map[string]string) *apptest.App {
 	t.Helper()
-	all := map[string]string{"API_RATE_LIMIT_ENABLED": "true"}
+	// Limits per hour rather than per minute: a rate refills continuously, and a slow run
+	// (the race detector on a loaded machine) must not see a refill mid-test.
+	all := map[string]string{"API_RATE_LIMIT_ENABLED": "true",
+		"RATE_LIMIT_LOGIN_ATTEMPTS": "5 per hour"}
 	for k, v := range env {
 		all[k] = v
 	}
@@ -122,7 +125,7 @@ func checkRefused(t *testing.T, what string, res *apptest.Response, limit int, a
 }
 
 func TestAbuseImageGenerationLimit(t *testing.T) {
-	app := limitedApp(t, map[string]string{"RATE_LIMIT_IMAGE_GENERATION": "2 per minute"})
+	app := limitedApp(t, map[string]string{"RATE_LIMIT_IMAGE_GENERATION": "2 per hour"})
 	c := app.Client(t)
 	c.Register("gen@example.com", goodPassword)
 	tok := c.CSRF()
@@ -180,8 +183,8 @@ func TestAbuseAPICallsLimit(t *testing.T) {
 // TestAbuseLoginLimits checks the strict limit per account and address, and the looser one
 // per address that lets an office behind one address sign in.
 func TestAbuseLoginLimits(t *testing.T) {
-	app := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_ATTEMPTS": "3 per minute",
-		"RATE_LIMIT_LOGIN_IP": "6 per minute", "FAILED_LOGIN_THRESHOLD": "100"})
+	app := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_ATTEMPTS": "3 per hour",
+		"RATE_LIMIT_LOGIN_IP": "6 per hour", "FAILED_LOGIN_THRESHOLD": "100"})
 	newUser(t, app, "ann@example.com", role.User)
 	newUser(t, app, "bob@example.com", role.User)
 	c := app.Client(t)
@@ -221,7 +224,7 @@ func TestAbuseLoginLimits(t *testing.T) {
 // TestAbusePathSpellings checks that no spelling of the sign-in path escapes its limit: each
 // either counts under the route or never reaches the handler.
 func TestAbusePathSpellings(t *testing.T) {
-	app := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_IP": "2 per minute"})
+	app := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_IP": "2 per hour"})
 	newUser(t, app, "ann@example.com", role.User)
 	c := app.Client(t)
 	tok := c.CSRF()
@@ -293,8 +296,8 @@ func auditLines(t *testing.T, app *apptest.App, eventType string) []map[string]a
 }
 
 func TestAbuseForwardedFor(t *testing.T) {
-	untrusted := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_IP": "2 per minute"})
-	trusted := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_IP": "2 per minute",
+	untrusted := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_IP": "2 per hour"})
+	trusted := limitedApp(t, map[string]string{"RATE_LIMIT_LOGIN_IP": "2 per hour",
 		"TRUSTED_PROXIES": "127.0.0.1/32, 10.0.0.0/8"})
 	tests := []struct {
 		name string
@@ -350,7 +353,7 @@ func TestAbuseForwardedFor(t *testing.T) {
 // that an administrator can see and lift it.
 func TestAbuseBlockedAddressNeverHashes(t *testing.T) {
 	app := limitedApp(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32",
-		"RATE_LIMIT_LOGIN_IP": "1 per minute", "RATE_LIMIT_THRESHOLD": "2"})
+		"RATE_LIMIT_LOGIN_IP": "1 per hour", "RATE_LIMIT_THRESHOLD": "2"})
 	newUser(t, app, "ann@example.com", role.User)
 	newUser(t, app, "root@example.com", role.Superadmin)
 	attacker := app.Client(t)
@@ -531,7 +534,7 @@ func TestAbuseSessionOfDisabledAccountRevoked(t *testing.T) {
 // second request within the period is refused before the handler runs, whatever the first
 // one's outcome.
 func TestAbuseOtherLimits(t *testing.T) {
-	app := limitedApp(t, map[string]string{"RATE_LIMIT_PROMPT_ENHANCEMENT": "1 per minute",
+	app := limitedApp(t, map[string]string{"RATE_LIMIT_PROMPT_ENHANCEMENT": "1 per hour",
 		"RATE_LIMIT_TRAINING": "1 per hour", "RATE_LIMIT_PASSWORD_RESET": "1 per hour"})
 	c := app.Client(t)
 	newUser(t, app, "pro@example.com", role.User)
