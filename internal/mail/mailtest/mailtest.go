@@ -68,7 +68,6 @@ type Server struct {
 	msgs     []Received
 	arrived  chan struct{}
 	failNext int
-	authFail int
 }
 
 // Start runs a server until the test ends.
