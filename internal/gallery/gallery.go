@@ -183,7 +183,7 @@ func (g *Gallery) DeleteAll(ctx context.Context, userID int64) error {
 // removeFiles deletes an image's files. The record is already gone, so a failure here
 // leaves an orphan file that nobody can reach; it is logged, not returned.
 func (g *Gallery) removeFiles(ctx context.Context, im *Image) {
-	for _, key := range []string{im.BlobKey, im.ThumbKey} {
+	for _, key := range append([]string{im.BlobKey, im.ThumbKey}, variantKeys(im)...) {
 		if key == "" {
 			continue
 		}

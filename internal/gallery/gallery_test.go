@@ -1,18 +1,22 @@
 package gallery_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sketchmaker/sketchmaker/internal/blob"
 	"github.com/sketchmaker/sketchmaker/internal/database"
 	"github.com/sketchmaker/sketchmaker/internal/database/dbtest"
 	"github.com/sketchmaker/sketchmaker/internal/gallery"
+	"github.com/sketchmaker/sketchmaker/internal/media"
 )
 
 func setup(t *testing.T, db *database.DB) (*gallery.Gallery, blob.Store, [2]int64) {
@@ -143,4 +147,60 @@ func TestDeleteRemovesFiles(t *testing.T) {
 		}
 		f.Close()
 	})
+}
+
+func TestOpenAsConvertsOnceAndDeleteRemovesVariants(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		g, blobs, u := setup(t, db)
+		im := add(t, g, blobs, u[0], 7, "convert me")
+
+		// Replace the placeholder bytes with a real PNG.
+		var png bytes.Buffer
+		if err := media.Encode(&png, image.NewNRGBA(image.Rect(0, 0, 8, 8)), media.PNG, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := blobs.Put(ctx, im.BlobKey, &png); err != nil {
+			t.Fatal(err)
+		}
+
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f, err := g.OpenAs(ctx, im, media.JPEG)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				head := make([]byte, 3)
+				_, _ = io.ReadFull(f, head)
+				f.Close()
+				if !bytes.Equal(head, []byte{0xff, 0xd8, 0xff}) {
+					t.Errorf("converted copy starts % x, not a JPEG", head)
+				}
+			}()
+		}
+		wg.Wait()
+		kept, _, err := blobs.Open(ctx, variantKeysForTest(im.ID)[0])
+		if err != nil {
+			t.Fatalf("the converted copy was not kept: %v", err)
+		}
+		kept.Close()
+
+		if err := g.Delete(ctx, u[0], im.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range variantKeysForTest(im.ID) {
+			if _, _, err := blobs.Open(ctx, k); !errors.Is(err, blob.ErrNotFound) {
+				t.Fatalf("variant %s survived deletion: %v", k, err)
+			}
+		}
+	})
+}
+
+func variantKeysForTest(id string) []string {
+	return []string{"variants/" + id[:2] + "/" + id + ".jpg",
+		"variants/" + id[:2] + "/" + id + ".webp", "variants/" + id[:2] + "/" + id + ".png"}
 }

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"fmt"
-	"image"
 	"net/http"
 	"strconv"
 	"strings"
@@ -150,7 +148,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fault.New(fault.NotFound, "Images can be downloaded as png, jpeg or webp."))
 		return
 	}
-	f, _, err := s.Gallery.Open(r.Context(), im, false)
+	f, err := s.Gallery.OpenAs(r.Context(), im, want)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -161,22 +159,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Type", want.ContentType())
 	w.Header().Set("Cache-Control", "private, no-cache")
-	if string(want) == im.Format {
-		http.ServeContent(w, r, "", im.Created(), f)
-		return
-	}
-
-	src, _, err := image.Decode(f)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("decode stored image: %w", err))
-		return
-	}
-	var buf bytes.Buffer
-	if err := media.Encode(&buf, src, want, 90); err != nil {
-		s.fail(w, r, fmt.Errorf("convert image: %w", err))
-		return
-	}
-	http.ServeContent(w, r, "", im.Created(), bytes.NewReader(buf.Bytes()))
+	http.ServeContent(w, r, "", im.Created(), f)
 }
 
 func atoiDefault(s string, def int) int {

@@ -72,7 +72,7 @@ func (s *Server) routes() []route {
 		{"DELETE /api/gallery/{id}", role.Gallery, true, guard.APICalls, s.deleteImageAPI},
 		{"GET /api/gallery", role.Gallery, true, guard.APICalls, s.listGalleryAPI},
 		{"GET /images/{id}/thumb", role.Gallery, false, unlimited, s.serveThumb},
-		{"GET /download/{id}/{format}", role.Gallery, false, unlimited, s.download},
+		{"GET /download/{id}/{format}", role.Gallery, false, guard.APICalls, s.download},
 
 		// The account.
 		{"GET /subscription", role.SignedIn, false, unlimited, s.showSubscriptionPage},
