@@ -356,3 +356,35 @@ func TestList(t *testing.T) {
 		}
 	})
 }
+
+// TestHandWrittenAnchorIsCaught deletes the oldest events and writes an anchor by hand, as
+// someone covering their tracks with write access to the database would: no pruning event
+// confirms that anchor, so Verify must not call the chain intact.
+func TestHandWrittenAnchorIsCaught(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		clk := &clock{t: t0}
+		l := New(db, nil, clk.Now)
+		for i := range 6 {
+			record(t, l, clk, t0.Add(time.Duration(i)*time.Hour), 1)
+		}
+
+		var hash string
+		if err := db.GetContext(ctx, &hash, `SELECT hash FROM audit_events WHERE id = 3`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `DELETE FROM audit_events WHERE id <= 3`); err != nil {
+			t.Fatal(err)
+		}
+		q := db.Rebind(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 0)`)
+		if _, err := db.ExecContext(ctx, q, anchorKey, "3:"+hash); err != nil {
+			t.Fatal(err)
+		}
+
+		bad, err := l.Verify(ctx)
+		var be *BreakError
+		if bad != 4 || !errors.As(err, &be) {
+			t.Fatalf("Verify = %d, %v; want a break at 4", bad, err)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -73,7 +74,36 @@ func (l *Log) Verify(ctx context.Context) (firstBad int64, err error) {
 	if lastHash != head {
 		return lastID + 1, &BreakError{ID: lastID + 1, Reason: reasonTrimmed}
 	}
+	if anchorID > 0 {
+		if err := confirmAnchor(ctx, tx, anchorID); err != nil {
+			return anchorID + 1, err
+		}
+	}
 	return 0, nil
+}
+
+// reasonAnchor says the chain starts at an anchor that no pruning recorded.
+const reasonAnchor = "the chain starts after event %d, but no audit_pruned event records " +
+	"pruning through it: events at the start were deleted"
+
+// confirmAnchor requires an audit_pruned event in the chain that names anchorID, so that
+// deleting the oldest events and writing an anchor by hand does not pass as a pruning.
+func confirmAnchor(ctx context.Context, q sqlx.ExtContext, anchorID int64) error {
+	var details []string
+	err := sqlx.SelectContext(ctx, q, &details, q.Rebind(`SELECT details FROM audit_events
+		WHERE event_type = ? AND id > ? ORDER BY id`), AuditPruned, anchorID)
+	if err != nil {
+		return fmt.Errorf("read pruning events: %w", err)
+	}
+	for _, d := range details {
+		var v struct {
+			Through int64 `json:"through_event"`
+		}
+		if json.Unmarshal([]byte(d), &v) == nil && v.Through == anchorID {
+			return nil
+		}
+	}
+	return &BreakError{ID: anchorID + 1, Reason: fmt.Sprintf(reasonAnchor, anchorID)}
 }
 
 // snapshot returns options for a read-only transaction that sees one state of the chain
