@@ -48,8 +48,12 @@ func cleanUsername(name, email string) (string, error) {
 		name = email[:strings.LastIndexByte(email, '@')]
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == '\u200b' || r == '\u2028' || r == '\u2029' {
-			return "", fault.Field("username", "A username cannot contain control characters.")
+		// Format characters (Cf) include the invisible ones and the text-direction
+		// overrides that make "nimda" display as "admin".
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' ||
+			r == '\u2029' {
+			return "", fault.Field("username", "A username cannot contain control, "+
+				"invisible or text-direction characters.")
 		}
 	}
 	if n := len([]rune(name)); n > 40 {

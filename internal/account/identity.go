@@ -227,8 +227,12 @@ func (s *Service) Unlink(ctx context.Context, userID int64, provider string) err
 			"Set a password first (with “Forgot password”), then unlink it.")
 	}
 	q := s.db.Rebind(`DELETE FROM identities WHERE user_id = ? AND provider = ?`)
-	if _, err := s.db.ExecContext(ctx, q, userID, provider); err != nil {
+	res, err := s.db.ExecContext(ctx, q, userID, provider)
+	if err != nil {
 		return fmt.Errorf("unlink identity: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.New(fault.NotFound, "That sign-in method is not linked to your account.")
 	}
 	return nil
 }

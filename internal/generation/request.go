@@ -219,7 +219,8 @@ func CheckPrompt(s, field string, required bool) (string, error) {
 		if r == '\n' || r == '\t' || r == '\r' {
 			continue
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' ||
+			bidiControl(r) {
 			return "", fault.Field(field, "The "+field+" contains control characters. "+
 				"Remove them and try again.")
 		}
@@ -338,4 +339,11 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// bidiControl reports the invisible marks that change the direction of text, which can make
+// a prompt display differently from what it says. Joiners used by emoji stay allowed.
+func bidiControl(r rune) bool {
+	return r == '\u061c' || r == '\u200e' || r == '\u200f' ||
+		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }

@@ -59,6 +59,8 @@ func TestCheckRefusesBadInput(t *testing.T) {
 		{"2001 characters", `{"prompt":"` + long + `"}`, "prompt"},
 		{"control character", `{"prompt":"a\u0000b"}`, "prompt"},
 		{"escape character", `{"prompt":"a\u001b[31mb"}`, "prompt"},
+		{"right-to-left override", `{"prompt":"a\u202eb"}`, "prompt"},
+		{"direction isolate", `{"prompt":"a\u2066b"}`, "prompt"},
 		{"prompt is a number", `{"prompt":42}`, "prompt"},
 		{"unknown model", `{"prompt":"x","model":"evil/model"}`, "model"},
 		{"unconfigured model", `{"prompt":"x","model":"fal-ai/flux/dev"}`, "model"},

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,7 +199,8 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			limit = n // upload routes (training.go)
 		}
 		if r.ContentLength > limit {
-			s.fail(w, r, fault.New(fault.TooLarge, "The request is too large."))
+			s.fail(w, r, fault.New(fault.TooLarge, "The request is too large: this "+
+				"address accepts at most "+sizeText(limit)+"."))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -329,6 +331,13 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 		if tok == "" {
 			tok = r.Header.Get("X-CSRF-Token")
 		}
+		if tok == "" && isMultipart(r) {
+			// Reading a form field would read the whole upload before the check.
+			s.recordCSRFFailure(r, "multipart without header token")
+			s.fail(w, r, fault.New(fault.Forbidden, "Send the security token of an upload "+
+				"in the X-CSRFToken header; a form field is not read for uploads."))
+			return
+		}
 		if tok == "" && isForm(r) {
 			tok = r.PostFormValue("csrf_token")
 		}
@@ -340,6 +349,22 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func isMultipart(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "multipart/form-data"
+}
+
+// sizeText writes a byte limit for people: "25 MB", "256 KB".
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MB"
+	}
+	if n >= 1<<20 {
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	}
+	return strconv.FormatInt(n>>10, 10) + " KB"
 }
 
 func isForm(r *http.Request) bool {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/credit"
@@ -71,8 +70,8 @@ func (s *Server) classify(r *http.Request, err error) (*fault.Error, *apiError) 
 	case errors.As(err, &me):
 		fe = fault.Wrap(kindOfStatus(me.Status), me.Message, err)
 	case errors.As(err, &mbe):
-		fe = fault.Wrap(fault.TooLarge, "The request is too large (the limit is "+
-			strconv.FormatInt(mbe.Limit, 10)+" bytes).", err)
+		fe = fault.Wrap(fault.TooLarge, "The request is too large: this address accepts "+
+			"at most "+sizeText(mbe.Limit)+".", err)
 	case fe == nil || fe.Kind == fault.Internal:
 		s.Log.Error("request failed", "request_id", state(r).id, "route", r.Pattern,
 			"error", err)
