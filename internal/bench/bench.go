@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -29,7 +30,8 @@ type Options struct {
 	Redis    string // Redis URL for the second run
 
 	Warmup     time.Duration // before each measured load window
-	Duration   time.Duration // each measured load window
+	Duration   time.Duration // each measured load, in total over its rounds
+	Rounds     int           // windows a compared load is split into, alternating sides
 	Conns      int           // connections of the gallery, API and thumbnail loads
 	ProbeConns int           // connections of the gallery probe beside floods and jobs
 	FloodConns int           // connections of the sign-in flood
@@ -39,7 +41,17 @@ type Options struct {
 	JobConcurrency int           // SKETCHMAKER_WORKERS and FAL's concurrency
 
 	Uploads int // parallel uploads
+
+	Profile string // folder for the server's CPU and heap profiles; empty for none
+	Keep    bool   // keep the scratch folder (data directories and server logs)
+
+	// Only, when not empty, names the scenario groups to run (gallery, thumbnail, sign-in,
+	// jobs, uploads, in-process); the others are left out of the table.
+	Only map[string]bool
 }
+
+// wants reports whether the scenario group name is to run.
+func (o Options) wants(name string) bool { return len(o.Only) == 0 || o.Only[name] }
 
 // DefaultOptions are the issue's scenarios at a length that keeps `make bench` near ten
 // minutes on two cores.
@@ -48,7 +60,8 @@ func DefaultOptions() Options {
 		Testdata: "../shared/testdata", Python: "/usr/bin/python3",
 		Postgres: os.Getenv("SKETCHMAKER_TEST_DATABASE_URL"),
 		Redis:    os.Getenv("SKETCHMAKER_TEST_REDIS_URL"),
-		Warmup:   2 * time.Second, Duration: 8 * time.Second, Conns: 50, ProbeConns: 10,
+		Warmup:   2 * time.Second, Duration: 8 * time.Second, Rounds: 4, Conns: 50,
+		ProbeConns: 10,
 		FloodConns: 16, Jobs: 1000, JobDelay: 10 * time.Second, JobConcurrency: 256,
 		Uploads: 20}
 }
@@ -70,11 +83,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"(default $SKETCHMAKER_TEST_REDIS_URL)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "each measured load window")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "warm-up before each window")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "windows each comparison alternates over")
 	fs.IntVar(&o.Conns, "conns", o.Conns, "connections of the main loads")
 	fs.IntVar(&o.Jobs, "jobs", o.Jobs, "generation jobs in flight")
 	fs.DurationVar(&o.JobDelay, "job-delay", o.JobDelay, "the fake provider's answer time")
+	fs.StringVar(&o.Profile, "profile", o.Profile, "folder for the server's pprof profiles "+
+		"(empty: none; profiling costs the server a few percent)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the scratch folder with the server logs")
+	only := fs.String("only", "", "comma-separated scenario groups to run (gallery, "+
+		"thumbnail, sign-in, jobs, uploads, in-process); empty runs all")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	for _, name := range strings.Split(*only, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			if o.Only == nil {
+				o.Only = map[string]bool{}
+			}
+			o.Only[name] = true
+		}
 	}
 	if err := o.check(); err != nil {
 		fmt.Fprintln(stderr, "sketchmaker-bench:", err)
@@ -133,7 +160,11 @@ func Run(ctx context.Context, o Options, log *slog.Logger) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create scratch folder: %w", err)
 	}
-	defer os.RemoveAll(scratch)
+	if o.Keep {
+		log.Info("the scratch folder is kept", "path", scratch)
+	} else {
+		defer os.RemoveAll(scratch)
+	}
 
 	sqliteRows, err := serverRun(ctx, o, log, "sqlite", filepath.Join(scratch, "sqlite"), nil)
 	if err != nil {
@@ -151,8 +182,10 @@ func Run(ctx context.Context, o Options, log *slog.Logger) (*Report, error) {
 		rep.Rows = append(rep.Rows, pgRows...)
 	}
 
-	log.Info("measuring in process")
-	rep.Rows = append(rep.Rows, inProcessRows(ctx, o, filepath.Join(scratch, "micro"))...)
+	if o.wants("in-process") {
+		log.Info("measuring in process")
+		rep.Rows = append(rep.Rows, inProcessRows(ctx, o, filepath.Join(scratch, "micro"))...)
+	}
 	return rep, nil
 }
 

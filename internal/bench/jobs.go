@@ -18,7 +18,7 @@ var jobRequest = map[string]any{"prompt": "a quiet harbour at dawn", "model": "f
 // r.o.JobDelay, measures the gallery probe while they are in flight against the same
 // probe with no jobs, waits for every job to end, and reads the server's peak memory.
 func (r *run) jobRows(ctx context.Context) error {
-	quiet, err := r.load(ctx, r.gallery, galleryPath, r.o.ProbeConns)
+	quiet, err := r.load(ctx, r.gallery, galleryPath, r.o.ProbeConns, "")
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (r *run) jobRows(ctx context.Context) error {
 		return err
 	}
 	submitted := time.Since(start)
-	busy, err := r.load(ctx, r.gallery, galleryPath, r.o.ProbeConns)
+	busy, err := r.load(ctx, r.gallery, galleryPath, r.o.ProbeConns, "jobs")
 	if err != nil {
 		return err
 	}
@@ -84,10 +84,8 @@ func (r *run) submitJobs(ctx context.Context) ([]queued, error) {
 	var wg sync.WaitGroup
 	per := (r.o.Jobs + len(r.jobUsers) - 1) / len(r.jobUsers)
 	for i, v := range r.jobUsers {
-		n := min(per, r.o.Jobs-i*per)
-		for range 2 { // two connections per account
-			half := (n + 1) / 2
-			n -= half
+		n := max(min(per, r.o.Jobs-i*per), 0)
+		for _, half := range []int{(n + 1) / 2, n / 2} { // two connections per account
 			wg.Add(1)
 			go func(count int) {
 				defer wg.Done()

@@ -24,6 +24,7 @@ type run struct {
 	gallery  *Visitor   // the gallery user, signed in
 	upload   *Visitor   // the upload user, signed in
 	jobUsers []*Visitor // the job users, signed in
+	pprof    string     // the server's profiler, http://127.0.0.1:port; empty when off
 	rows     []Row
 }
 
@@ -62,6 +63,15 @@ func serverRun(ctx context.Context, o Options, log *slog.Logger, name, dir strin
 	if err != nil {
 		return nil, fmt.Errorf("seed the %s run: %w", name, err)
 	}
+	pprofURL := ""
+	if o.Profile != "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		env["SKETCHMAKER_PPROF_ADDR"] = "127.0.0.1:" + strconv.Itoa(port)
+		pprofURL = "http://" + env["SKETCHMAKER_PPROF_ADDR"]
+	}
 	abs, err := filepath.Abs(o.Server)
 	if err != nil {
 		return nil, err
@@ -72,7 +82,7 @@ func serverRun(ctx context.Context, o Options, log *slog.Logger, name, dir strin
 	}
 	defer srv.Stop()
 
-	r := &run{o: o, name: name, log: log, srv: srv, seed: seed}
+	r := &run{o: o, name: name, log: log, srv: srv, seed: seed, pprof: pprofURL}
 	if err := r.signInAll(ctx); err != nil {
 		return nil, err
 	}
@@ -119,13 +129,16 @@ func (r *run) scenarios(ctx context.Context) {
 		name string
 		fn   func(context.Context) error
 	}{
-		{"gallery and API", r.galleryRows},
-		{"thumbnail download", r.thumbRows},
+		{"gallery", r.galleryRows},
+		{"thumbnail", r.thumbRows},
 		{"sign-in", r.signInRows},
-		{"generation jobs", r.jobRows},
+		{"jobs", r.jobRows},
 		{"uploads", r.uploadRows},
 	}
 	for _, g := range groups {
+		if !r.o.wants(g.name) {
+			continue
+		}
 		r.log.Info("measuring", "run", r.name, "scenario", g.name)
 		if err := g.fn(ctx); err != nil {
 			r.log.Error("scenario failed", "run", r.name, "scenario", g.name, "error", err)

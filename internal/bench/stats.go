@@ -58,6 +58,23 @@ func (s Summary) String() string {
 	return out
 }
 
+// Combine merges summaries of the same load measured in several windows into one.
+func Combine(parts []Summary) Summary {
+	var out Summary
+	lat := make([][]time.Duration, 0, len(parts))
+	for _, p := range parts {
+		out.Requests += p.Requests
+		out.Errors += p.Errors
+		out.Elapsed += p.Elapsed
+		if out.FirstErr == "" {
+			out.FirstErr = p.FirstErr
+		}
+		lat = append(lat, p.Latencies)
+	}
+	out.Latencies = merge(lat, 0, "", 0).Latencies
+	return out
+}
+
 // merge combines per-worker latencies into one sorted summary.
 func merge(parts [][]time.Duration, errs int, firstErr string, elapsed time.Duration) Summary {
 	var all []time.Duration

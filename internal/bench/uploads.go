@@ -78,6 +78,7 @@ func (r *run) uploadGrowth(ctx context.Context, n int, body []byte, ctype string
 	}
 
 	_, peak, err := r.srv.Memory()
+	r.profileHeap(ctx, fmt.Sprintf("uploads-%d", n))
 	return max(peak-before, 0), err
 }
 

@@ -22,9 +22,22 @@ func get(v *Visitor, path string) func(int) (*http.Request, error) {
 	}
 }
 
-// load runs conns connections of GET path as v for the run's duration.
-func (r *run) load(ctx context.Context, v *Visitor, path string, conns int) (Summary, error) {
-	sum, err := Load{Conns: conns, Warmup: r.o.Warmup, Duration: r.o.Duration,
+// load runs conns connections of GET path as v for the run's duration, and captures a
+// CPU profile named profile of it when profiling is on and profile is not empty.
+func (r *run) load(ctx context.Context, v *Visitor, path string, conns int,
+	profile string) (Summary, error) {
+	return r.loadFor(ctx, v, path, conns, profile, r.o.Warmup, r.o.Duration)
+}
+
+// loadFor is load with its own warm-up and window.
+func (r *run) loadFor(ctx context.Context, v *Visitor, path string, conns int,
+	profile string, warmup, window time.Duration) (Summary, error) {
+	wait := func() {}
+	if profile != "" {
+		wait = r.profileCPU(ctx, profile, warmup+window)
+	}
+	defer wait()
+	sum, err := Load{Conns: conns, Warmup: warmup, Duration: window,
 		Request: get(v, path)}.Run(ctx)
 	if err == nil && sum.Requests == 0 {
 		err = fmt.Errorf("GET %s: no request succeeded: %s", path, sum.FirstErr)
@@ -32,22 +45,54 @@ func (r *run) load(ctx context.Context, v *Visitor, path string, conns int) (Sum
 	return sum, err
 }
 
+// target is one side of an interleaved comparison: GET path as v.
+type target struct {
+	v       *Visitor
+	path    string
+	profile string // the CPU profile's name, taken during the first window; "" for none
+}
+
+// interleave measures each target in turn, r.o.Rounds times over, each window a share of
+// r.o.Duration after half the warm-up, and merges each target's windows. On a shared,
+// noisy machine a slow spell then weighs on every side of a ratio alike, rather than on
+// whichever side happened to run during it.
+func (r *run) interleave(ctx context.Context, conns int, targets ...target) ([]Summary,
+	error) {
+	rounds := max(r.o.Rounds, 1)
+	window := r.o.Duration / time.Duration(rounds)
+	parts := make([][]Summary, len(targets))
+	for round := range rounds {
+		for i, t := range targets {
+			profile := ""
+			if round == 0 {
+				profile = t.profile
+			}
+			sum, err := r.loadFor(ctx, t.v, t.path, conns, profile, r.o.Warmup/2, window)
+			if err != nil {
+				return nil, err
+			}
+			parts[i] = append(parts[i], sum)
+		}
+	}
+
+	out := make([]Summary, len(targets))
+	for i := range parts {
+		out[i] = Combine(parts[i])
+	}
+	return out, nil
+}
+
 // galleryRows measures the gallery page and its JSON against /healthz under the same
 // load of r.o.Conns connections.
 func (r *run) galleryRows(ctx context.Context) error {
 	anon := &Visitor{Base: r.srv.URL}
-	health, err := r.load(ctx, anon, "/healthz", r.o.Conns)
+	sums, err := r.interleave(ctx, r.o.Conns, target{anon, "/healthz", "healthz"},
+		target{r.gallery, galleryPath, "gallery"},
+		target{r.gallery, apiGalleryPath, "api-gallery"})
 	if err != nil {
 		return err
 	}
-	page, err := r.load(ctx, r.gallery, galleryPath, r.o.Conns)
-	if err != nil {
-		return err
-	}
-	api, err := r.load(ctx, r.gallery, apiGalleryPath, r.o.Conns)
-	if err != nil {
-		return err
-	}
+	health, page, api := sums[0], sums[1], sums[2]
 
 	scenario := fmt.Sprintf("gallery page (%d images, page of 50), %d connections",
 		galleryImages, r.o.Conns)
@@ -79,14 +124,13 @@ func (r *run) thumbRows(ctx context.Context) error {
 	defer fs.Close()
 
 	bare := &Visitor{Base: "http://" + ln.Addr().String()}
-	ref, err := r.load(ctx, bare, "/"+filepath.Base(r.seed.ThumbFile), r.o.Conns)
+	sums, err := r.interleave(ctx, r.o.Conns,
+		target{bare, "/" + filepath.Base(r.seed.ThumbFile), ""},
+		target{r.gallery, "/images/" + r.seed.ThumbID + "/thumb", "thumb"})
 	if err != nil {
 		return err
 	}
-	thumb, err := r.load(ctx, r.gallery, "/images/"+r.seed.ThumbID+"/thumb", r.o.Conns)
-	if err != nil {
-		return err
-	}
+	ref, thumb := sums[0], sums[1]
 
 	ratio := Ratio(thumb.RPS(), ref.RPS())
 	r.add(Row{Scenario: fmt.Sprintf("authorised thumbnail download, %d connections",

@@ -111,7 +111,7 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	}
 
 	a := &App{Config: cfg, Log: log, DB: db}
-	a.Hasher = password.NewHasher(cfg.BcryptCost, runtime.GOMAXPROCS(0))
+	a.Hasher = password.NewHasher(cfg.BcryptCost, BcryptSlots())
 	a.Credits = credit.New(db, now)
 	a.Settings = setting.New(db, now)
 	a.Accounts = account.New(db, a.Hasher, policy, a.Credits, account.Lockout{
@@ -160,6 +160,12 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	}
 	return a, nil
 }
+
+// BcryptSlots is how many bcrypt computations the server runs at once: half the
+// processors, at least one, so that a flood of sign-ins leaves the other half to pages and
+// downloads. With every processor given to bcrypt, the gallery's p99 rose 4.6 times during
+// a sign-in flood on two cores (issue 8, bench/results.md).
+func BcryptSlots() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // Close releases the database and the Redis client.
 func (a *App) Close() error {
@@ -231,6 +237,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	app.Background(bg)
 	if cfg.Abuse.MetricsAddr != "" {
 		if _, err := app.Abuse.serveMetrics(bg, cfg.Abuse.MetricsAddr, log); err != nil {
+			return err
+		}
+	}
+	if cfg.PprofAddr != "" {
+		if _, err := servePprof(bg, cfg.PprofAddr, log); err != nil {
 			return err
 		}
 	}

@@ -49,6 +49,9 @@ func (a *App) wireTraining(cfg *config.Config, log *slog.Logger, db *database.DB
 	if err != nil {
 		return err
 	}
+	if !media.ProgressiveJPEG() {
+		log.Info("progressive JPEG is off: jpegtran (libjpeg-turbo-progs) is not on PATH")
+	}
 
 	trainers := []training.Trainer{training.Builtin{}}
 	if cfg.Uploads.TrainingBackend == "fal" {
@@ -61,7 +64,7 @@ func (a *App) wireTraining(cfg *config.Config, log *slog.Logger, db *database.DB
 	svc, err := training.New(training.Deps{DB: db, Jobs: a.Jobs, Credits: a.Credits,
 		Uploads: ups, Blobs: blobs, Trainers: trainers,
 		TempDir: filepath.Join(tmp, "training"), Notify: a.Pool.Notify, Now: time.Now,
-		Log: log})
+		Log: log, Hints: trainingHints(cfg, gen)})
 	if err != nil {
 		return err
 	}
@@ -71,12 +74,21 @@ func (a *App) wireTraining(cfg *config.Config, log *slog.Logger, db *database.DB
 	return nil
 }
 
+// trainingHints lets FAL's verified webhooks wake trainings when FAL_WEBHOOKS is on.
+func trainingHints(cfg *config.Config, gen *generation.Service) training.Hints {
+	if !cfg.Providers.FALWebhooks {
+		return nil
+	}
+	return gen
+}
+
 // trainingTimeLimit is how long one training may run before it is stopped, canceled at
 // FAL and refunded; image jobs keep the pool's ten minutes.
 const trainingTimeLimit = 2 * time.Hour
 
 // falTrainer builds the FAL trainer on the outbound client. Its key is the admin panel's
-// saved FAL key when there is one, else FAL_KEY. It polls; FAL's webhook is not asked for.
+// saved FAL key when there is one, else FAL_KEY. With FAL_WEBHOOKS it asks for FAL's
+// webhook, and polls as well.
 func (a *App) falTrainer(cfg *config.Config, log *slog.Logger) (*fal.Trainer, error) {
 	p := cfg.Providers
 	policy := outbound.Policy{Timeout: 10 * time.Minute}
@@ -89,6 +101,9 @@ func (a *App) falTrainer(cfg *config.Config, log *slog.Logger) (*fal.Trainer, er
 	}
 	t := &fal.Trainer{HTTP: outbound.Client(policy), Key: p.FALKey, QueueURL: p.FALBaseURL,
 		FileHosts: p.FALResultHosts, Log: log}
+	if p.FALWebhooks {
+		t.WebhookURL = cfg.BaseURL + "/webhooks/fal"
+	}
 	if a.Admin != nil && a.Admin.Vault != nil {
 		saved := vaultOverrides{a.Admin.Vault}
 		t.KeyFunc = func(ctx context.Context) (string, error) {

@@ -45,6 +45,7 @@ type Config struct {
 	Workers       int
 	LogLevel      string
 	LogFormat     string
+	PprofAddr     string // loopback address serving Go's profiler; empty for none
 
 	// Providers configure the image and language-model providers (providers.go).
 	Providers Providers
@@ -116,6 +117,9 @@ var fields = []field{
 		setWorkers},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", false, setLogLevel},
 	{"LOG_FORMAT", "text", "text or json", false, setLogFormat},
+	{"SKETCHMAKER_PPROF_ADDR", "", "loopback address, such as 127.0.0.1:6060, serving Go's " +
+		"profiler at /debug/pprof/ for benchmarking; empty (the default) serves none", false,
+		setPprofAddr},
 
 	// Image and language-model providers (providers.go). An empty key leaves a provider
 	// off; the built-in engine and enhancer work with none.
@@ -533,6 +537,21 @@ func setWorkers(c *Config, v string) error {
 		return errors.New("must be a whole number from 1 to 256")
 	}
 	c.Workers = n
+	return nil
+}
+
+// setPprofAddr accepts only a loopback address: the profiler shows memory contents
+// and must never be reachable from another machine.
+func setPprofAddr(c *Config, v string) error {
+	if v == "" {
+		c.PprofAddr = ""
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(v)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return errors.New("must be a loopback address and port, such as 127.0.0.1:6060")
+	}
+	c.PprofAddr = v
 	return nil
 }
 

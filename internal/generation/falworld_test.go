@@ -66,7 +66,8 @@ func (f *fakeFAL) cdn(path string) string {
 func (f *fakeFAL) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch {
-	case r.Method == http.MethodPost && path == "/fal-ai/flux/dev":
+	case r.Method == http.MethodPost && (path == "/fal-ai/flux/dev" ||
+		path == "/fal-ai/flux-lora"):
 		f.handleSubmit(w, r)
 	case strings.HasPrefix(path, "/files/"):
 		f.file(w, r)

@@ -75,9 +75,13 @@ func (s *Service) generate(ctx context.Context, j *job.Job, p *Params, m Model,
 	if err != nil {
 		return nil, "", err
 	}
+	req := providerRequest(p)
+	if req.Loras, err = s.loras(ctx, j.UserID, p.Prompt, m); err != nil {
+		return nil, "", err
+	}
 	var mu sync.Mutex
 	call := &provider.Call{
-		Model: m.Def, Request: providerRequest(p), Handle: handle,
+		Model: m.Def, Request: req, Handle: handle,
 		Submitted: func(h, requestID string) error {
 			mu.Lock()
 			handle = h
@@ -95,9 +99,7 @@ func (s *Service) generate(ctx context.Context, j *job.Job, p *Params, m Model,
 	return pics, handle, err
 }
 
-// providerRequest is the checked request in the providers' terms.
-// TODO(#6): pass the person's trained styles as Loras; the catalog already bounds them for
-// fal-ai/flux-lora and fal-ai/z-image/turbo/lora.
+// providerRequest is the checked request in the providers' terms, without trained styles.
 func providerRequest(p *Params) provider.Request {
 	return provider.Request{Prompt: p.Prompt, NegativePrompt: p.NegativePrompt,
 		Style: p.Style, SizeName: p.SizeName, Width: p.Width, Height: p.Height,

@@ -138,15 +138,7 @@ func (s *Store) GetForUser(ctx context.Context, userID int64, id string) (*Job, 
 func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (*Job, error) {
 	var claimed *Job
 	err := s.db.Tx(ctx, func(tx *sqlx.Tx) error {
-		var id string
-		q := tx.Rebind(`SELECT id FROM jobs q WHERE status = ?
-			ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.user_id = q.user_id
-				AND r.status = ?),
-				(SELECT COALESCE(MAX(r.started_at), 0) FROM jobs r
-					WHERE r.user_id = q.user_id),
-				created_at, id
-			LIMIT 1` + s.db.SkipLocked())
-		err := tx.GetContext(ctx, &id, q, Queued, Running)
+		id, err := s.pick(ctx, tx)
 		if errors.Is(database.NotFound(err), database.ErrNotFound) {
 			return nil
 		}
@@ -155,7 +147,7 @@ func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (
 		}
 
 		now := s.now()
-		q = tx.Rebind(`UPDATE jobs SET status = ?, worker = ?, lease_until = ?,
+		q := tx.Rebind(`UPDATE jobs SET status = ?, worker = ?, lease_until = ?,
 			attempts = attempts + 1, started_at = ? WHERE id = ? AND status = ?`)
 		_, err = tx.ExecContext(ctx, q, Running, worker, now.Add(lease).UnixMilli(),
 			now.UnixMilli(), id, Queued)
@@ -172,6 +164,41 @@ func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (
 		return nil
 	})
 	return claimed, err
+}
+
+// pick returns the id of the job Claim takes. It first chooses the user, ranking each user
+// with queued jobs once, then takes that user's oldest queued job: ranking every queued
+// job instead cost two subqueries per job, and with a thousand queued jobs a claim took a
+// fifth of a second while holding SQLite's write lock (BenchmarkClaim). On PostgreSQL the
+// chosen user's queued jobs may all be locked by other claims; the exhaustive ranking,
+// which skips locked rows, then decides.
+func (s *Store) pick(ctx context.Context, tx *sqlx.Tx) (string, error) {
+	var id string
+	q := tx.Rebind(`SELECT id FROM jobs WHERE status = ? AND user_id = (
+			SELECT u.user_id FROM (SELECT DISTINCT user_id FROM jobs WHERE status = ?) u
+			ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.user_id = u.user_id
+					AND r.status = ?),
+				(SELECT COALESCE(MAX(r.started_at), 0) FROM jobs r
+					WHERE r.user_id = u.user_id),
+				(SELECT MIN(r.created_at) FROM jobs r WHERE r.user_id = u.user_id
+					AND r.status = ?),
+				u.user_id
+			LIMIT 1)
+		ORDER BY created_at, id LIMIT 1` + s.db.SkipLocked())
+	err := tx.GetContext(ctx, &id, q, Queued, Queued, Running, Queued)
+	if !errors.Is(database.NotFound(err), database.ErrNotFound) {
+		return id, err
+	}
+
+	q = tx.Rebind(`SELECT id FROM jobs q WHERE status = ?
+		ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.user_id = q.user_id
+			AND r.status = ?),
+			(SELECT COALESCE(MAX(r.started_at), 0) FROM jobs r
+				WHERE r.user_id = q.user_id),
+			created_at, id
+		LIMIT 1` + s.db.SkipLocked())
+	err = tx.GetContext(ctx, &id, q, Queued, Running)
+	return id, err
 }
 
 // Progress records how far a running job is and extends its lease. It returns false when the

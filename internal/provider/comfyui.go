@@ -96,12 +96,11 @@ func clipText(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// comfyProvider queues a filled workflow at ComfyUI's /prompt, follows it through /queue
-// and /history, and downloads the outputs from /view.
-//
-// ComfyUI reports step-by-step progress only over its websocket (/ws); with no websocket
-// library among SketchMaker's dependencies, progress is estimated from elapsed time and
-// the queue position instead.
+// comfyProvider queues a filled workflow at ComfyUI's /prompt, follows it on ComfyUI's
+// websocket (/ws, step-by-step progress and the end of the prompt) and through /history,
+// and downloads the outputs from /view. When the websocket cannot be opened, or for a
+// prompt an earlier attempt queued (its client id is gone), /history is polled and
+// progress estimated from the queue position and elapsed time.
 type comfyProvider struct {
 	call     *caller
 	base     string
@@ -114,13 +113,18 @@ type comfyProvider struct {
 // Generate queues the workflow (or follows the queued prompt of call.Handle).
 func (p *comfyProvider) Generate(ctx context.Context, call *Call) ([]Picture, error) {
 	id := call.Handle
+	var stream *comfyStream
 	if id == "" {
+		clientID := newClientID()
+		stream = p.dialStream(ctx, clientID)
+		defer stream.close()
 		var err error
-		if id, err = p.submit(ctx, call); err != nil {
+		if id, err = p.submit(ctx, call, clientID); err != nil {
 			return nil, userError("ComfyUI", err)
 		}
+		stream.follow(ctx, call, id)
 	}
-	outputs, err := p.wait(ctx, call, id)
+	outputs, err := p.wait(ctx, call, id, stream)
 	if err != nil {
 		return nil, userError("ComfyUI", err)
 	}
@@ -129,15 +133,22 @@ func (p *comfyProvider) Generate(ctx context.Context, call *Call) ([]Picture, er
 	return pics, userError("ComfyUI", err)
 }
 
-// submit queues the filled workflow and reports its prompt id.
-func (p *comfyProvider) submit(ctx context.Context, call *Call) (string, error) {
+// newClientID returns a random ComfyUI client id, which routes the websocket's messages
+// about a prompt to the one caller that queued it.
+func newClientID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// submit queues the filled workflow for clientID and reports its prompt id.
+func (p *comfyProvider) submit(ctx context.Context, call *Call, clientID string) (string,
+	error) {
 	if p.workflow == nil {
 		return "", errors.New("no ComfyUI workflow configured")
 	}
-	client := make([]byte, 16)
-	_, _ = rand.Read(client)
 	body := map[string]any{"prompt": p.workflow.Fill(call.Model.Args(call.Request)),
-		"client_id": hex.EncodeToString(client)}
+		"client_id": clientID}
 	var out struct {
 		PromptID string `json:"prompt_id"`
 	}
@@ -170,9 +181,10 @@ type comfyHistory struct {
 	} `json:"status"`
 }
 
-// wait polls /history until the prompt is done and returns its output images.
-func (p *comfyProvider) wait(ctx context.Context, call *Call, id string) ([]comfyImage,
-	error) {
+// wait reads /history until the prompt is done and returns its output images: at once
+// when the stream says the prompt ended, else at the polling interval.
+func (p *comfyProvider) wait(ctx context.Context, call *Call, id string,
+	stream *comfyStream) ([]comfyImage, error) {
 	start := p.now()
 	for {
 		var hist map[string]comfyHistory
@@ -186,8 +198,10 @@ func (p *comfyProvider) wait(ctx context.Context, call *Call, id string) ([]comf
 			return h.images()
 		}
 
-		p.report(ctx, call, id, start)
-		if err := sleepCtx(ctx, p.poll); err != nil {
+		if !stream.reporting() {
+			p.report(ctx, call, id, start)
+		}
+		if err := stream.sleep(ctx, p.poll); err != nil {
 			return nil, err
 		}
 	}

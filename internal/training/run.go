@@ -43,6 +43,14 @@ type Run struct {
 	// durable. Either may be nil.
 	OnProgress        func(ctx context.Context, pct int, msg string)
 	OnProviderRequest func(ctx context.Context, id string) error
+	// OnNotified, when not nil, reports whether a provider's webhook said the request is
+	// done, so the trainer asks the provider at once instead of at its next poll.
+	OnNotified func(ctx context.Context) bool
+}
+
+// Notified reports whether a webhook said the provider's request is done.
+func (r *Run) Notified(ctx context.Context) bool {
+	return r.OnNotified != nil && r.OnNotified(ctx)
 }
 
 // Report records progress, 0 to 100, and a line for the training's log.
@@ -187,8 +195,17 @@ func (s *Service) Run(ctx context.Context, j *job.Job, report func(int, string))
 			report(pct, msg)
 		},
 		OnProviderRequest: func(ctx context.Context, id string) error {
-			return s.Jobs.SetProviderRequest(ctx, t.ID, id)
+			if err := s.Jobs.SetProviderRequest(ctx, t.ID, id); err != nil {
+				return err
+			}
+			if s.Hints == nil {
+				return nil
+			}
+			return s.Hints.TrackRequest(ctx, t.ID, t.Backend, id)
 		},
+	}
+	if s.Hints != nil {
+		run.OnNotified = func(ctx context.Context) bool { return s.Hints.Notified(ctx, t.ID) }
 	}
 	run.Report(ctx, 1, fmt.Sprintf("Training %q on %d images with the %s trainer",
 		t.TriggerWord, len(images), trainer.Name()))

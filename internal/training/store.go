@@ -2,6 +2,7 @@ package training
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -193,17 +194,32 @@ type Style struct {
 	Backend     string `db:"backend" json:"backend"`
 	Profile     string `db:"profile" json:"-"`
 	CreatedAt   int64  `db:"created_at" json:"-"`
+	// RemoteURL is the provider's own address of the weights (FAL's diffusers LoRA file),
+	// kept from the training's result; empty for the built-in trainer.
+	RemoteURL string `db:"-" json:"-"`
 }
 
 // Styles returns userID's successfully trained styles, newest first.
 func (s *Service) Styles(ctx context.Context, userID int64) ([]Style, error) {
-	out := []Style{}
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT t.id, t.trigger_word,
-		t.backend, t.profile, t.created_at FROM trainings t JOIN jobs j ON j.id = t.id
+	var rows []struct {
+		Style
+		Result string `db:"result"`
+	}
+	err := s.DB.SelectContext(ctx, &rows, s.DB.Rebind(`SELECT t.id, t.trigger_word,
+		t.backend, t.profile, t.created_at, j.result FROM trainings t
+		JOIN jobs j ON j.id = t.id
 		WHERE t.user_id = ? AND j.status = ? ORDER BY t.created_at DESC, t.id`),
 		userID, job.Succeeded)
 	if err != nil {
 		return nil, fmt.Errorf("list styles: %w", err)
+	}
+	out := make([]Style, len(rows))
+	for i, r := range rows {
+		out[i] = r.Style
+		var res result
+		if json.Unmarshal([]byte(r.Result), &res) == nil {
+			out[i].RemoteURL = res.RemoteURL
+		}
 	}
 	return out, nil
 }

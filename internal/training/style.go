@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 
 	"github.com/sketchmaker/sketchmaker/internal/engine"
 )
@@ -28,6 +29,29 @@ func (s *Service) ProfileFor(ctx context.Context, userID int64,
 		return &p, nil
 	}
 	return nil, nil
+}
+
+// WeightsURLs returns the provider-hosted weights of userID's styles trained at backend
+// (such as "fal") whose trigger word appears in prompt as a whole word, newest first. Only
+// the HTTPS address the provider gave when the training finished is returned, never one of
+// SketchMaker's own download URLs, since the provider fetches the weights itself.
+func (s *Service) WeightsURLs(ctx context.Context, userID int64, backend,
+	prompt string) ([]string, error) {
+	styles, err := s.Styles(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, st := range styles {
+		if st.Backend != backend || !ContainsWord(prompt, st.TriggerWord) {
+			continue
+		}
+		if u, err := url.Parse(st.RemoteURL); err == nil && u.Scheme == "https" &&
+			u.Host != "" && u.User == nil {
+			out = append(out, st.RemoteURL)
+		}
+	}
+	return out, nil
 }
 
 // ContainsWord reports whether word occurs in text as a whole word, ignoring ASCII case: the

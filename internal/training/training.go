@@ -81,8 +81,20 @@ type Deps struct {
 	Trainers []Trainer // the first is used for new trainings
 	TempDir  string    // parent of each run's private folder
 	Notify   func()    // wakes the job workers
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Hints, when not nil, records each provider request so that the provider's webhook
+	// can mark it done, and tells a waiting trainer so (FAL_WEBHOOKS); nil: polling only.
+	Hints Hints
+	Now   func() time.Time
+	Log   *slog.Logger
+}
+
+// Hints is where verified provider webhooks leave their mark; the generation service is
+// one. A webhook only hints: the trainer still asks the provider for the result.
+type Hints interface {
+	// TrackRequest records the provider's request id of a training job.
+	TrackRequest(ctx context.Context, jobID, provider, requestID string) error
+	// Notified reports whether a webhook said the job's request is done.
+	Notified(ctx context.Context, jobID string) bool
 }
 
 // Service starts, runs and reports trainings.

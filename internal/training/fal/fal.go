@@ -64,6 +64,10 @@ type Trainer struct {
 	FileHosts    []string      // hosts result files may come from; default DefaultFileHosts
 	MaxFileBytes int64         // largest result file; default DefaultMaxFileBytes
 	PollEvery    time.Duration // default DefaultPollEvery
+	// WebhookURL, when set, is sent as the fal_webhook query parameter of the submission
+	// (the public URL of POST /webhooks/fal); a verified webhook then makes the next poll
+	// happen at once (training.Run.Notified).
+	WebhookURL string
 
 	// Sleep waits between polls; nil waits for real. Tests make it instant.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -159,7 +163,11 @@ func (t *Trainer) submit(ctx context.Context, run *training.Run) (string, error)
 	var sub struct {
 		RequestID string `json:"request_id"`
 	}
-	if err := t.call(ctx, http.MethodPost, t.queueURL()+"/"+App, in, &sub); err != nil {
+	submitURL := t.queueURL() + "/" + App
+	if t.WebhookURL != "" {
+		submitURL += "?fal_webhook=" + url.QueryEscape(t.WebhookURL)
+	}
+	if err := t.call(ctx, http.MethodPost, submitURL, in, &sub); err != nil {
 		return "", err
 	}
 	if !validRequestID(sub.RequestID) {
@@ -240,6 +248,7 @@ type output struct {
 func (t *Trainer) wait(ctx context.Context, run *training.Run, id string) (*output, error) {
 	base := t.queueURL() + "/" + App + "/requests/" + id
 	seen, failures, pct := 0, 0, 10
+	hinted := false // a webhook's mark wakes the wait once
 	for {
 		var st status
 		err := t.call(ctx, http.MethodGet, base+"/status?logs=1", nil, &st)
@@ -257,10 +266,31 @@ func (t *Trainer) wait(ctx context.Context, run *training.Run, id string) (*outp
 				return t.result(ctx, base)
 			}
 		}
-		if err := t.sleep(ctx, t.pollEvery()); err != nil {
+		if err := t.pause(ctx, run, &hinted); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// notifiedStep is how often a waiting trainer looks for a webhook's mark.
+const notifiedStep = 250 * time.Millisecond
+
+// pause waits for the next poll: the polling interval, or less when a webhook said the
+// request is done. The mark stays, so it wakes the wait only once (*hinted).
+func (t *Trainer) pause(ctx context.Context, run *training.Run, hinted *bool) error {
+	if run.OnNotified == nil || *hinted {
+		return t.sleep(ctx, t.pollEvery())
+	}
+	for waited := time.Duration(0); waited < t.pollEvery(); waited += notifiedStep {
+		if run.Notified(ctx) {
+			*hinted = true
+			return nil
+		}
+		if err := t.sleep(ctx, min(notifiedStep, t.pollEvery())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // progress reports a status answer and says whether the request is completed.

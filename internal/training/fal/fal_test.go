@@ -45,6 +45,8 @@ type fakeFAL struct {
 	fileHost  string // replaces the host of result URLs when set
 	badJSON   bool   // answer the result with broken JSON
 	failure   string // the status answer's error field
+	query     string // the submission's query string
+	onPoll    func(n int)
 }
 
 func newFake(t *testing.T) *fakeFAL {
@@ -111,6 +113,7 @@ func (f *fakeFAL) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewDecoder(r.Body).Decode(&f.input)
+	f.query = r.URL.RawQuery
 	base := f.srv.URL + "/" + App + "/requests/" + f.requestID
 	json.NewEncoder(w).Encode(map[string]string{"request_id": f.requestID,
 		"status_url": base + "/status", "response_url": base, "cancel_url": base + "/cancel"})
@@ -123,6 +126,9 @@ func (f *fakeFAL) status(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.polls++
+	if f.onPoll != nil {
+		f.onPoll(f.polls)
+	}
 	if f.failPolls > 0 {
 		f.failPolls--
 		w.WriteHeader(http.StatusBadGateway)
