@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/credit"
+	"github.com/sketchmaker/sketchmaker/internal/fault"
 	"github.com/sketchmaker/sketchmaker/internal/enhance"
 	"github.com/sketchmaker/sketchmaker/internal/generation"
 	"github.com/sketchmaker/sketchmaker/internal/job"
@@ -189,9 +190,14 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	u := state(r).user
-	_, canceled, err := s.Jobs.Cancel(r.Context(), u.ID, r.PathValue("id"))
+	before, canceled, err := s.Jobs.Cancel(r.Context(), u.ID, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if !canceled && before.Done() {
+		s.fail(w, r, fault.New(fault.Conflict, "This job has already "+before.Status+
+			"; there is nothing to cancel."))
 		return
 	}
 	j, err := s.Jobs.GetForUser(r.Context(), u.ID, r.PathValue("id"))
