@@ -68,3 +68,15 @@ func BenchmarkStepsImaging(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkStepsImagingHalf(b *testing.B) {
+	data, _ := providerPNG("../../../shared/testdata")
+	img, _, _ := image.Decode(bytes.NewReader(data))
+	half := media.Thumbnail(img, 512)
+	runtime.GOMAXPROCS(1)
+	b.Run("imaging-512-256-1cpu", func(b *testing.B) {
+		for b.Loop() {
+			imaging.Resize(half, 256, 256, imaging.CatmullRom)
+		}
+	})
+}

@@ -87,7 +87,7 @@ func (s *Server) listGalleryAPI(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	pageNo, limit := atoiDefault(q.Get("page"), 1), atoiDefault(q.Get("limit"), 20)
 	if pageNo < 1 || pageNo > 100000 || limit < 1 || limit > 100 {
-		s.fail(w, r, fault.New(fault.Invalid, "page must be 1 or more and limit from 1 to 100."))
+		s.fail(w, r, fault.New(fault.Invalid, "page must be a whole number from 1 to 100000, and limit from 1 to 100."))
 		return
 	}
 	f := gallery.Filter{Model: clip(q.Get("model"), 100), Style: clip(q.Get("style"), 40),
