@@ -117,6 +117,7 @@ type falStatus struct {
 func (p *falProvider) wait(ctx context.Context, call *Call, h *falHandle) error {
 	start := p.now()
 	statusURL := withQuery(h.StatusURL, "logs", "1")
+	woken := false
 	for {
 		var st falStatus
 		err := p.call.do(ctx, request{method: http.MethodGet, url: statusURL, out: &st,
@@ -139,23 +140,25 @@ func (p *falProvider) wait(ctx context.Context, call *Call, h *falHandle) error 
 		default:
 			return fmt.Errorf("%w: FAL status %q", ErrMalformed, safeWord(st.Status))
 		}
-		if err := p.pause(ctx, call); err != nil {
+		if err := p.pause(ctx, call, &woken); err != nil {
 			return err
 		}
 	}
 }
 
-// pause waits until the next status request: the poll interval, or at once when a
-// webhook said the request is done.
-func (p *falProvider) pause(ctx context.Context, call *Call) error {
+// pause waits until the next status request: the poll interval, or at once the first time
+// a webhook said the request is done. A webhook wakes the wait only once; should FAL still
+// report the request running, polling goes on at the normal interval rather than in a loop.
+func (p *falProvider) pause(ctx context.Context, call *Call, woken *bool) error {
 	interval := p.poll
-	if p.webhook != "" {
+	if p.webhook != "" && !*woken {
 		interval = p.slowPoll
 	}
 	deadline := p.now().Add(interval)
 	step := min(interval, 250*time.Millisecond)
 	for p.now().Before(deadline) {
-		if call.notified() {
+		if !*woken && call.notified() {
+			*woken = true
 			return nil
 		}
 		if err := sleepCtx(ctx, step); err != nil {
