@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sketchmaker/sketchmaker/internal/account"
 	"github.com/sketchmaker/sketchmaker/internal/alert"
 	"github.com/sketchmaker/sketchmaker/internal/config"
 	"github.com/sketchmaker/sketchmaker/internal/database"
@@ -18,6 +19,7 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/metrics"
 	"github.com/sketchmaker/sketchmaker/internal/moderation"
 	"github.com/sketchmaker/sketchmaker/internal/ratelimit"
+	"github.com/sketchmaker/sketchmaker/internal/role"
 	"github.com/sketchmaker/sketchmaker/internal/web"
 )
 
@@ -48,6 +50,10 @@ func (a *App) wireAbuse(cfg *config.Config, log *slog.Logger, db *database.DB,
 	defer cancel()
 
 	ab := &Abuse{Metrics: metrics.New(), Alerts: alert.New(db, now, log)}
+	if a.Mail != nil {
+		ab.Alerts.SetNotifier(alert.MailNotifier{Mail: a.Mail,
+			Recipients: a.alertRecipients(cfg.Abuse.AlertEmails)})
+	}
 	store, blocks, err := ab.counterStores(ctx, cfg, now)
 	if err != nil {
 		return err
@@ -189,4 +195,23 @@ func (ab *Abuse) serveMetrics(ctx context.Context, addr string, log *slog.Logger
 	}()
 	log.Info("metrics are served", "url", "http://"+ln.Addr().String()+"/metrics")
 	return ln.Addr().String(), nil
+}
+
+// alertRecipients returns who hears of critical alerts: the ALERT_EMAIL addresses and every
+// active administrator and superadmin.
+func (a *App) alertRecipients(extra []string) func(context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		to := append([]string(nil), extra...)
+		for _, r := range []role.Role{role.Admin, role.Superadmin} {
+			pg, err := a.Accounts.Search(ctx, account.Query{Role: r,
+				Status: account.StatusActive, Limit: 500})
+			if err != nil {
+				return nil, err
+			}
+			for _, u := range pg.Users {
+				to = append(to, u.Email)
+			}
+		}
+		return to, nil
+	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,6 +47,9 @@ type Abuse struct {
 
 	// CORSOrigins are the origins allowed to call /api/ and /generate/ from a browser.
 	CORSOrigins []string
+
+	// AlertEmails receive critical security alerts, besides the administrators.
+	AlertEmails []string
 
 	// MetricsAddr is a separate listen address for /metrics (empty: none); MetricsToken,
 	// when set, opens /metrics on the main address to that bearer token.
@@ -127,5 +131,22 @@ func setMetricsToken(c *Config, v string) error {
 		return errors.New("must be at least 16 characters, or empty to close /metrics")
 	}
 	c.Abuse.MetricsToken = v
+	return nil
+}
+
+// setAlertEmails reads ALERT_EMAIL: addresses separated by commas.
+func setAlertEmails(c *Config, v string) error {
+	c.Abuse.AlertEmails = nil
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		addr, err := mail.ParseAddress(part)
+		if err != nil || addr.Name != "" || addr.Address != part {
+			return fmt.Errorf("%q is not a plain email address", part)
+		}
+		c.Abuse.AlertEmails = append(c.Abuse.AlertEmails, strings.ToLower(part))
+	}
 	return nil
 }

@@ -230,6 +230,8 @@ var fields = []field{
 		false, count(func(c *Config) *int { return &c.Abuse.AuditRetentionDays }, 0, 36500)},
 	{"CORS_ALLOWED_ORIGINS", "", "comma-separated origins allowed to call /api/ and " +
 		"/generate/ from a browser; empty allows none", false, setCORSOrigins},
+	{"ALERT_EMAIL", "", "comma-separated addresses that receive critical security alerts, " +
+		"besides every administrator", false, setAlertEmails},
 	{"METRICS_ADDR", "", "separate address serving Prometheus metrics at /metrics, such " +
 		"as 127.0.0.1:9090; empty for none", false,
 		func(c *Config, v string) error { c.Abuse.MetricsAddr = v; return nil }},

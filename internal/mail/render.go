@@ -18,12 +18,13 @@ const (
 	AccountLocked   = "account_locked"
 	SecurityAlert   = "security_alert"
 	TestMessage     = "test_message"
+	AdminAlert      = "admin_alert"
 )
 
 // Templates lists every message template.
 func Templates() []string {
 	return []string{Welcome, VerifyEmail, PasswordReset, AccountApproved, AccountLocked,
-		SecurityAlert, TestMessage}
+		SecurityAlert, TestMessage, AdminAlert}
 }
 
 // The events a security alert can tell about. The wording of each is fixed here, so that no

@@ -14,6 +14,8 @@ func fullData(name string) mail.Data {
 		"Link": "https://studio.example/verify-email?token=abc", "Hours": 24, "Change": false,
 		"Code": "123456", "Minutes": 15, "Attempts": 5, "Until": "12:05 UTC",
 		"Event": mail.AlertPasswordChanged, "When": "1 Mar 2026 12:00 UTC", "IP": "203.0.113.9",
+		"Type": "ip_blocked", "Message": "An address was blocked.", "Subject": "203.0.113.9",
+		"Occurrences": 1,
 	}
 }
 
