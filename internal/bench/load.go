@@ -25,6 +25,9 @@ type Load struct {
 	Duration    time.Duration
 	MaxRequests int // 0: bounded by Duration and maxSamples only
 
+	// Until, when not nil, ends the measured window early once it is closed.
+	Until <-chan struct{}
+
 	// Request builds worker's next request; it must point at 127.0.0.1.
 	Request func(worker int) (*http.Request, error)
 	// Want is the status every answer must have; 0 means 200.
@@ -91,7 +94,13 @@ func (l Load) Run(ctx context.Context) (Summary, error) {
 	}
 	measuring.Store(true)
 	start := time.Now()
-	_ = sleepCtx(runCtx, l.Duration)
+	window := time.NewTimer(l.Duration)
+	select {
+	case <-runCtx.Done():
+	case <-window.C:
+	case <-l.Until: // a nil channel never ends the window
+	}
+	window.Stop()
 	elapsed := time.Since(start)
 	stop()
 	wg.Wait()

@@ -172,12 +172,11 @@ func (r *rig) postProcessRows(ctx context.Context, dir, testdata, python string)
 		return nil, err
 	}
 
-	path2 := "libwebp " + webpPath()
-	pil, perr := pillow(ctx, python, path, 20)
+	pil, plain, perr := pillow(ctx, python, path, 20)
 	rows := []Row{
 		{Run: inProcess, Scenario: "post-processing a 1024x1024 provider PNG (check, " +
 			"decode, PNG re-encode, store, WebP thumbnail, record)", Figure: ms(full),
-			Note: "WebP through " + path2},
+			Note: "WebP through libwebp " + webpPath()},
 		{Run: inProcess, Scenario: "the same, like for like with Pillow (decode, " +
 			"thumbnail, WebP)", Figure: ms(thumbOnly)},
 	}
@@ -187,9 +186,13 @@ func (r *rig) postProcessRows(ctx context.Context, dir, testdata, python string)
 			rows[i].Skipped = perr.Error()
 			continue
 		}
-		rows[i].Reference = "Pillow decode, resize, WebP: " + ms(pil)
+		rows[i].Reference = "Pillow decode, resize (box reduce, then bicubic), WebP: " +
+			ms(pil)
 		rows[i].Ratio = Ratio(float64(ours), float64(pil))
 		rows[i].Value = rows[i].Ratio
+	}
+	if perr == nil {
+		rows[1].Note = "Pillow with a plain bicubic resize of the whole picture: " + ms(plain)
 	}
 	return rows, nil
 }

@@ -40,7 +40,9 @@ func (r *run) profileCPU(ctx context.Context, name string, d time.Duration) func
 // profiling is on.
 func (r *run) profileHeap(ctx context.Context, name string) {
 	if r.pprof != "" {
-		r.saveProfile(ctx, "/debug/pprof/heap", name+".heap.pprof")
+		r.saveProfile(ctx, "/debug/pprof/heap?gc=1", name+".heap.pprof")
+		// The text form ends with the runtime's memory statistics.
+		r.saveProfile(ctx, "/debug/pprof/heap?debug=1", name+".heap.txt")
 	}
 }
 

@@ -2,10 +2,13 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -85,6 +88,9 @@ func (r *run) interleave(ctx context.Context, conns int, targets ...target) ([]S
 // galleryRows measures the gallery page and its JSON against /healthz under the same
 // load of r.o.Conns connections.
 func (r *run) galleryRows(ctx context.Context) error {
+	if err := r.checkPages(ctx); err != nil {
+		return err
+	}
 	anon := &Visitor{Base: r.srv.URL}
 	sums, err := r.interleave(ctx, r.o.Conns, target{anon, "/healthz", "healthz"},
 		target{r.gallery, galleryPath, "gallery"},
@@ -108,6 +114,47 @@ func (r *run) galleryRows(ctx context.Context) error {
 	r.add(Row{Scenario: fmt.Sprintf("GET %s, %d connections", apiGalleryPath, r.o.Conns),
 		Figure: api.String(), Reference: "/healthz: " + health.String(), Ratio: apiRatio,
 		Value: apiRatio, Target: Target{AtLeast, 0.40, ">= 0.40x the reference's req/s"}})
+	return nil
+}
+
+// checkPages makes sure the pages under load are the ones meant: 50 images of the
+// gallery user's 500, as HTML and as JSON.
+func (r *run) checkPages(ctx context.Context) error {
+	client, done := loopbackClient(1)
+	defer done()
+	var api struct {
+		Images     []json.RawMessage `json:"images"`
+		Pagination struct {
+			Total int `json:"total"`
+		} `json:"pagination"`
+	}
+	err := r.gallery.JSON(ctx, client, http.MethodGet, apiGalleryPath, nil, &api,
+		http.StatusOK)
+	if err != nil {
+		return err
+	}
+	if len(api.Images) != 50 || api.Pagination.Total != galleryImages {
+		return fmt.Errorf("%s lists %d of %d images, want 50 of %d", apiGalleryPath,
+			len(api.Images), api.Pagination.Total, galleryImages)
+	}
+
+	req, err := r.gallery.Request(ctx, http.MethodGet, galleryPath, "", nil)
+	if err != nil {
+		return err
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	page, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return err
+	}
+	if n := strings.Count(string(page), `class="tile"`); n != 50 {
+		return fmt.Errorf("%s shows %d images (status %d), want 50", galleryPath, n,
+			res.StatusCode)
+	}
 	return nil
 }
 

@@ -143,28 +143,25 @@ func halveWhileLarge(img image.Image, tw, th int) image.Image {
 // out: less than a pixel of the result.
 func halve(pix []byte, stride int, b image.Rectangle, straight bool) *image.RGBA {
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()/2))
+	w := out.Rect.Dx()
 	for y := 0; y < out.Rect.Dy(); y++ {
-		top, bottom := pix[2*y*stride:], pix[(2*y+1)*stride:]
-		row := out.Pix[y*out.Stride:]
-		for x := 0; x < out.Rect.Dx(); x++ {
-			i := 8 * x
-			quad := [4][]byte{top[i : i+4], top[i+4 : i+8], bottom[i : i+4],
-				bottom[i+4 : i+8]}
-			var sum [4]uint32
-			for _, p := range quad {
-				a := uint32(p[3])
-				for c := range 3 {
-					v := uint32(p[c])
-					if straight {
-						v = (v*a + 127) / 255
-					}
-					sum[c] += v
+		top := pix[2*y*stride : 2*y*stride+8*w]
+		bottom := pix[(2*y+1)*stride : (2*y+1)*stride+8*w]
+		row := out.Pix[y*out.Stride : y*out.Stride+4*w]
+		for i := 0; i < len(row); i += 4 {
+			j := 2 * i
+			a0, a1 := uint32(top[j+3]), uint32(top[j+7])
+			a2, a3 := uint32(bottom[j+3]), uint32(bottom[j+7])
+			for c := range 3 {
+				p0, p1 := uint32(top[j+c]), uint32(top[j+4+c])
+				p2, p3 := uint32(bottom[j+c]), uint32(bottom[j+4+c])
+				if straight {
+					p0, p1 = (p0*a0+127)/255, (p1*a1+127)/255
+					p2, p3 = (p2*a2+127)/255, (p3*a3+127)/255
 				}
-				sum[3] += a
+				row[i+c] = uint8((p0 + p1 + p2 + p3 + 2) / 4)
 			}
-			for c := range 4 {
-				row[4*x+c] = uint8((sum[c] + 2) / 4)
-			}
+			row[i+3] = uint8((a0 + a1 + a2 + a3 + 2) / 4)
 		}
 	}
 	return out

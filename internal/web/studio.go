@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/credit"
-	"github.com/sketchmaker/sketchmaker/internal/fault"
 	"github.com/sketchmaker/sketchmaker/internal/enhance"
+	"github.com/sketchmaker/sketchmaker/internal/fault"
 	"github.com/sketchmaker/sketchmaker/internal/generation"
 	"github.com/sketchmaker/sketchmaker/internal/job"
 )
