@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +29,9 @@ func Describe() Machine {
 		OS: runtime.GOOS + "/" + runtime.GOARCH, Date: time.Now().UTC()}
 	m.CPUModel = procField("/proc/cpuinfo", "model name")
 	m.MemTotal = procField("/proc/meminfo", "MemTotal")
+	if kb, err := strconv.ParseFloat(strings.TrimSuffix(m.MemTotal, " kB"), 64); err == nil {
+		m.MemTotal = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		if f := strings.Fields(string(b)); len(f) >= 3 {
 			m.LoadAvg = strings.Join(f[:3], " ")

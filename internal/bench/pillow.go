@@ -44,8 +44,8 @@ print(median(2.0), median(None))
 `
 
 // errNoPillow explains how to get the reference when Pillow is missing.
-var errNoPillow = errors.New("Pillow is not installed for this Python; install it with " +
-	"apt-get install -y python3-pil and run with -python /usr/bin/python3")
+var errNoPillow = errors.New("no Pillow in this Python; install Debian's python3-pil " +
+	"(apt-get install -y python3-pil) and run with -python /usr/bin/python3")
 
 // pillow returns Pillow's median times to decode, resize and WebP-encode the file at
 // path: with the same resize as media.Thumbnail, and with Pillow's plain bicubic resize.

@@ -62,7 +62,8 @@ func (r *run) saveProfile(ctx context.Context, path, file string) {
 		r.log.Warn("profile not captured", "file", out, "status", res.StatusCode)
 		return
 	}
-	if err := os.MkdirAll(r.o.Profile, 0o755); err == nil {
+	err = os.MkdirAll(r.o.Profile, 0o755)
+	if err == nil {
 		err = writeFrom(out, res.Body)
 	}
 	if err != nil {

@@ -49,12 +49,12 @@ func WriteTable(w io.Writer, rows []Row) error {
 	b.WriteString("| run | scenario | figure | reference (same run) | ratio | target | result |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rows {
-		figure := r.Figure
+		figure, ratio := r.Figure, ratioCell(r.Ratio)
 		if r.Skipped != "" {
-			figure = "skipped: " + r.Skipped
+			figure, ratio = "skipped: "+r.Skipped, ratioCell(math.NaN())
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(r.Run),
-			cell(r.Scenario), cell(figure), cell(r.Reference), ratioCell(r.Ratio),
+			cell(r.Scenario), cell(figure), cell(r.Reference), ratio,
 			cell(r.Target.Text), r.verdict())
 	}
 
