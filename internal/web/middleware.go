@@ -259,8 +259,7 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := state(r)
 		if tok := readCookie(r, sessionCookie, st.secure); tok != "" {
-			s.resolveSession(r, st, tok)
-			if st.user == nil {
+			if ended := s.resolveSession(r, st, tok); ended {
 				s.setCookie(w, r, sessionCookie, "", -1)
 			}
 		}
@@ -275,26 +274,39 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) resolveSession(r *http.Request, st *reqState, tok string) {
+// resolveSession signs the request in with the session of tok, and reports whether that
+// session has ended (so its cookie should go). A lookup that merely failed leaves the
+// request anonymous and the session, and its cookie, as they were.
+func (s *Server) resolveSession(r *http.Request, st *reqState, tok string) (ended bool) {
 	sess, err := s.Sessions.Lookup(r.Context(), tok)
+	if errors.Is(err, session.ErrNoSession) {
+		return true
+	}
 	if err != nil {
-		if !errors.Is(err, session.ErrNoSession) {
+		if r.Context().Err() == nil {
 			s.Log.Error("session lookup failed", "request_id", st.id, "error", err)
 		}
-		return
+		return false
 	}
 	u, err := s.Accounts.ByID(r.Context(), sess.UserID)
-	if err != nil || u.Status != account.StatusActive {
-		_ = s.Sessions.Delete(r.Context(), tok)
-		reason := "account_not_active"
-		if err != nil {
-			reason = "account_unavailable"
+	if err != nil {
+		// A session's user always exists (sessions go with their account), so this is a
+		// failed read: a client that went away, a broken connection. The request goes on
+		// as anonymous and the session stays; ending it here signed people out whenever
+		// a request was cut short (issue 8, bench/results.md).
+		if r.Context().Err() == nil {
+			s.Log.Error("session user lookup failed", "request_id", st.id, "error", err)
 		}
+		return false
+	}
+	if u.Status != account.StatusActive {
+		_ = s.Sessions.Delete(r.Context(), tok)
 		s.audit(r, audit.Event{Type: audit.SessionRevoked, UserID: sess.UserID,
-			Details: map[string]any{"reason": reason}})
-		return
+			Details: map[string]any{"reason": "account_not_active"}})
+		return true
 	}
 	st.user, st.sess, st.token = u, sess, tok
+	return false
 }
 
 // csrfBinding is what a request's CSRF tokens are tied to: the session, or before sign-in
