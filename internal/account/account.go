@@ -186,17 +186,25 @@ func passwordFault(err error) error {
 func (s *Service) ByID(ctx context.Context, id int64) (*User, error) {
 	var u User
 	q := s.db.Rebind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`)
-	if err := s.db.GetContext(ctx, &u, q, id); err != nil {
+	if err := scanUser(s.db.QueryRowContext(ctx, q, id), &u); err != nil {
 		return nil, database.NotFound(err)
 	}
 	return &u, nil
+}
+
+// scanUser reads a row of userColumns into u. Every signed-in request reads its user, so
+// this one is spelled out rather than left to reflection (issue 8).
+func scanUser(row interface{ Scan(...any) error }, u *User) error {
+	return row.Scan(&u.ID, &u.Email, &u.Username, &u.PasswordHash, &u.Role, &u.Status,
+		&u.EmailVerified, &u.PlanID, &u.Credits, &u.NextResetAt, &u.FailedLogins,
+		&u.LockedUntil, &u.LastLoginAt, &u.TOTPEnabled, &u.CreatedAt, &u.UpdatedAt)
 }
 
 // ByEmail returns the user with the (normalised) address, or database.ErrNotFound.
 func (s *Service) ByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
 	q := s.db.Rebind(`SELECT ` + userColumns + ` FROM users WHERE email = ?`)
-	if err := s.db.GetContext(ctx, &u, q, email); err != nil {
+	if err := scanUser(s.db.QueryRowContext(ctx, q, email), &u); err != nil {
 		return nil, database.NotFound(err)
 	}
 	return &u, nil

@@ -70,8 +70,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 
-	db, err := sqlx.ConnectContext(ctx, "sqlite", dsn)
+	connector, err := newCachingConnector(dsn)
 	if err != nil {
+		return nil, fmt.Errorf("open sqlite database: %w", err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "sqlite")
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open sqlite database: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {

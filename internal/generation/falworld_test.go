@@ -359,13 +359,21 @@ func (w *falWorld) checkLedger(userID int64) {
 	}
 }
 
-// images returns the user's stored images.
+// images returns the user's stored images, each read whole.
 func (w *falWorld) images(userID int64) []gallery.Image {
 	pg, err := w.gallery.List(context.Background(), userID, gallery.Filter{}, 1, 100)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return pg.Images
+	out := make([]gallery.Image, 0, len(pg.Images))
+	for _, listed := range pg.Images {
+		im, err := w.gallery.Get(context.Background(), userID, listed.ID)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		out = append(out, *im)
+	}
+	return out
 }
 
 // eachDB runs fn on every available database dialect.

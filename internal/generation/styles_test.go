@@ -80,7 +80,11 @@ func renderWith(t *testing.T, styles generation.StyleSource, prompt string) (ima
 	if err != nil || len(pg.Images) != 1 {
 		t.Fatalf("gallery: %v", err)
 	}
-	f, _, err := g.Open(context.Background(), &pg.Images[0], false)
+	im, err := g.Get(context.Background(), uid, pg.Images[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := g.Open(context.Background(), im, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,9 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 	var sess Session
 	q := s.db.Rebind(`SELECT token_hash, public_id, user_id, created_at, last_seen_at,
 		expires_at, ip_address, user_agent FROM sessions WHERE token_hash = ?`)
-	err := s.db.GetContext(ctx, &sess, q, Hash(token))
+	err := s.db.QueryRowContext(ctx, q, Hash(token)).Scan(&sess.Hash, &sess.PublicID,
+		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.IP,
+		&sess.UserAgent)
 	if errors.Is(database.NotFound(err), database.ErrNotFound) {
 		return nil, ErrNoSession
 	}
