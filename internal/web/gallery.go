@@ -2,7 +2,10 @@ package web
 
 import (
 	"fmt"
+	"html"
+	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +45,32 @@ func (s *Server) showGalleryPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "gallery", "Gallery", map[string]any{
 		"Page": pg, "Query": f.Search, "Prev": pageNo - 1,
-		"Next": nextPage(pageNo, pg.Pages()), "PerPage": perPage,
+		"Next": nextPage(pageNo, pg.Pages()), "PerPage": perPage, "Tiles": tiles(pg.Images),
 	})
+}
+
+// tiles writes the gallery's grid of links. It is built here rather than by ranging in the
+// template because html/template's escapers, called through reflection, cost about 12 µs a
+// tile, most of the page's time (issue 8). The only values are the image id, which has the
+// form [a-z0-9-] (gallery.validID) and is escaped anyway, and the prompt, escaped for
+// HTML; both sit in double-quoted attributes or text, where html.EscapeString suffices.
+func tiles(images []gallery.Image) template.HTML {
+	var b strings.Builder
+	b.Grow(len(images) * 320)
+	for i := range images {
+		id := html.EscapeString(url.PathEscape(images[i].ID))
+		prompt := html.EscapeString(images[i].Prompt)
+		b.WriteString(`  <a class="tile" href="/gallery/`)
+		b.WriteString(id)
+		b.WriteString(`">` + "\n" + `    <img src="/images/`)
+		b.WriteString(id)
+		b.WriteString(`/thumb" alt="`)
+		b.WriteString(prompt)
+		b.WriteString(`" loading="lazy" width="256">` + "\n" + `    <span>`)
+		b.WriteString(prompt)
+		b.WriteString("</span>\n  </a>\n")
+	}
+	return template.HTML(b.String())
 }
 
 func nextPage(cur, pages int) int {
@@ -98,24 +125,56 @@ func (s *Server) listGalleryAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	items := make([]map[string]any, 0, len(pg.Images))
-	for _, im := range pg.Images {
-		items = append(items, map[string]any{
-			"id": im.ID, "prompt": im.Prompt, "model": im.Model, "art_style": im.Style,
-			"width": im.Width, "height": im.Height, "seed": im.Seed, "format": im.Format,
-			"engine": im.Engine, "engine_label": engineLabel(im.Engine),
-			"created_at":    im.Created().Format(time.RFC3339),
-			"url":           "/download/" + im.ID + "/" + im.Format,
-			"thumbnail_url": "/images/" + im.ID + "/thumb",
-		})
+	items := make([]galleryItem, len(pg.Images))
+	for i := range pg.Images {
+		items[i] = newGalleryItem(&pg.Images[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"images": items,
-		"pagination": map[string]any{
-			"page": pg.Page, "per_page": pg.Limit, "total": pg.Total, "pages": pg.Pages(),
-			"has_next": pg.Page < pg.Pages(), "has_prev": pg.Page > 1,
-		},
-	})
+	writeJSON(w, http.StatusOK, galleryList{Images: items, Pagination: pagination{
+		Page: pg.Page, PerPage: pg.Limit, Total: pg.Total, Pages: pg.Pages(),
+		HasNext: pg.Page < pg.Pages(), HasPrev: pg.Page > 1,
+	}})
+}
+
+// galleryList is the answer of GET /api/gallery. Its parts are structs rather than maps
+// because encoding fifty maps of twelve values was a quarter of the API's time (issue 8).
+type galleryList struct {
+	Images     []galleryItem `json:"images"`
+	Pagination pagination    `json:"pagination"`
+}
+
+type galleryItem struct {
+	ID           string `json:"id"`
+	Prompt       string `json:"prompt"`
+	Model        string `json:"model"`
+	Style        string `json:"art_style"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	Seed         int64  `json:"seed"`
+	Format       string `json:"format"`
+	Engine       string `json:"engine"`
+	EngineLabel  string `json:"engine_label"`
+	CreatedAt    string `json:"created_at"`
+	URL          string `json:"url"`
+	ThumbnailURL string `json:"thumbnail_url"`
+}
+
+func newGalleryItem(im *gallery.Image) galleryItem {
+	return galleryItem{ID: im.ID, Prompt: im.Prompt, Model: im.Model, Style: im.Style,
+		Width: im.Width, Height: im.Height, Seed: im.Seed, Format: im.Format,
+		Engine: im.Engine, EngineLabel: engineLabel(im.Engine),
+		CreatedAt:    im.Created().Format(time.RFC3339),
+		URL:          "/download/" + im.ID + "/" + im.Format,
+		ThumbnailURL: "/images/" + im.ID + "/thumb",
+	}
+}
+
+type pagination struct {
+	Page    int  `json:"page"`
+	PerPage int  `json:"per_page"`
+	Total   int  `json:"total"`
+	Pages   int  `json:"pages"`
+	HasNext bool `json:"has_next"`
+	HasPrev bool `json:"has_prev"`
 }
 
 func (s *Server) serveThumb(w http.ResponseWriter, r *http.Request) {
