@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/jmoiron/sqlx"
+
 	"github.com/sketchmaker/sketchmaker/internal/blob"
 	"github.com/sketchmaker/sketchmaker/internal/database"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
@@ -50,24 +53,72 @@ type Gallery struct {
 	db    *database.DB
 	blobs blob.Store
 	log   *slog.Logger
+	pages *lru.Cache[pageKey, *Page] // listings by the owner's gallery version
 }
+
+// pageKey names one cached listing. version is the owner's users.gallery_version when it
+// was read, which every change to their images counts up in the same transaction, so a
+// listing is never served once the images it shows have changed, whichever instance
+// changed them.
+type pageKey struct {
+	userID, version int64
+	filter          Filter
+	page, limit     int
+}
+
+// Cache bounds: listings kept, and the prompt text a listing may hold to be kept, so that
+// the cache stays within a few tens of megabytes however long the prompts. Searches are
+// rarely repeated and are not kept at all.
+const (
+	pageCacheSize    = 256
+	pageCachePrompts = 64 << 10
+)
 
 // New returns a gallery over db and blobs.
 func New(db *database.DB, blobs blob.Store, log *slog.Logger) *Gallery {
-	return &Gallery{db: db, blobs: blobs, log: log}
+	pages, err := lru.New[pageKey, *Page](pageCacheSize)
+	if err != nil {
+		panic(err) // only for a size below one
+	}
+	return &Gallery{db: db, blobs: blobs, log: log, pages: pages}
 }
 
 // Add records an image whose files are already stored.
 func (g *Gallery) Add(ctx context.Context, im *Image) error {
-	q := g.db.Rebind(`INSERT INTO images (` + imageColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	_, err := g.db.ExecContext(ctx, q, im.ID, im.UserID, im.JobID, im.Prompt,
-		im.NegativePrompt, im.Model, im.Engine, im.Style, im.Width, im.Height, im.Seed,
-		im.Format, im.BlobKey, im.ThumbKey, im.SizeBytes, im.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("insert image: %w", err)
+	return g.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`INSERT INTO images (` + imageColumns + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		_, err := tx.ExecContext(ctx, q, im.ID, im.UserID, im.JobID, im.Prompt,
+			im.NegativePrompt, im.Model, im.Engine, im.Style, im.Width, im.Height, im.Seed,
+			im.Format, im.BlobKey, im.ThumbKey, im.SizeBytes, im.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert image: %w", err)
+		}
+		return bumpVersion(ctx, tx, im.UserID)
+	})
+}
+
+// bumpVersion counts up userID's gallery version, retiring their cached listings.
+func bumpVersion(ctx context.Context, tx *sqlx.Tx, userID int64) error {
+	q := tx.Rebind(`UPDATE users SET gallery_version = gallery_version + 1 WHERE id = ?`)
+	if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+		return fmt.Errorf("count up gallery version: %w", err)
 	}
 	return nil
+}
+
+// version returns userID's gallery version, and false when there is no such user.
+func (g *Gallery) version(ctx context.Context, userID int64) (int64, bool, error) {
+	var v int64
+	q := g.db.Rebind(`SELECT gallery_version FROM users WHERE id = ?`)
+	err := g.db.QueryRowContext(ctx, q, userID).Scan(&v)
+	if errors.Is(database.NotFound(err), database.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read gallery version: %w", err)
+	}
+	return v, true, nil
 }
 
 // Filter narrows a listing.
@@ -84,6 +135,21 @@ type Page struct {
 	Total  int
 	Page   int
 	Limit  int
+}
+
+// clone returns a copy of p whose images can be changed without touching p's.
+func (p *Page) clone() *Page {
+	c := *p
+	c.Images = append([]Image(nil), p.Images...)
+	return &c
+}
+
+func (p *Page) promptBytes() int {
+	n := 0
+	for i := range p.Images {
+		n += len(p.Images[i].Prompt)
+	}
+	return n
 }
 
 // Pages returns the number of pages.
@@ -113,6 +179,30 @@ func (g *Gallery) List(ctx context.Context, userID int64, f Filter, page, limit 
 		args = append(args, "%"+escapeLike(strings.ToLower(s))+"%")
 	}
 
+	// A listing seen under the owner's current gallery version is still exact: reading
+	// that version is one point query against a count and a page of rows (issue 8).
+	version, exists, err := g.version(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	key := pageKey{userID: userID, version: version, filter: f, page: page, limit: limit}
+	if pg, ok := g.pages.Get(key); ok {
+		return pg.clone(), nil
+	}
+
+	out, err := g.read(ctx, userID, where, args, page, limit)
+	if err != nil {
+		return nil, err
+	}
+	if exists && strings.TrimSpace(f.Search) == "" && out.promptBytes() <= pageCachePrompts {
+		g.pages.Add(key, out.clone())
+	}
+	return out, nil
+}
+
+// read counts the images matching where and reads one page of them.
+func (g *Gallery) read(ctx context.Context, userID int64, where string, args []any,
+	page, limit int) (*Page, error) {
 	out := &Page{Page: page, Limit: limit}
 	q := g.db.Rebind(`SELECT COUNT(*) FROM images WHERE ` + where)
 	err := g.db.QueryRowContext(ctx, q, args...).Scan(&out.Total)
@@ -196,9 +286,15 @@ func (g *Gallery) Delete(ctx context.Context, userID int64, id string) error {
 	if err != nil {
 		return err
 	}
-	q := g.db.Rebind(`DELETE FROM images WHERE id = ? AND user_id = ?`)
-	if _, err := g.db.ExecContext(ctx, q, id, userID); err != nil {
-		return fmt.Errorf("delete image: %w", err)
+	err = g.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`DELETE FROM images WHERE id = ? AND user_id = ?`)
+		if _, err := tx.ExecContext(ctx, q, id, userID); err != nil {
+			return fmt.Errorf("delete image: %w", err)
+		}
+		return bumpVersion(ctx, tx, userID)
+	})
+	if err != nil {
+		return err
 	}
 	g.removeFiles(ctx, im)
 	return nil
@@ -211,9 +307,15 @@ func (g *Gallery) DeleteAll(ctx context.Context, userID int64) error {
 	if err := g.db.SelectContext(ctx, &ims, q, userID); err != nil {
 		return fmt.Errorf("list images: %w", err)
 	}
-	q = g.db.Rebind(`DELETE FROM images WHERE user_id = ?`)
-	if _, err := g.db.ExecContext(ctx, q, userID); err != nil {
-		return fmt.Errorf("delete images: %w", err)
+	err := g.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`DELETE FROM images WHERE user_id = ?`)
+		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+			return fmt.Errorf("delete images: %w", err)
+		}
+		return bumpVersion(ctx, tx, userID)
+	})
+	if err != nil {
+		return err
 	}
 	for i := range ims {
 		g.removeFiles(ctx, &ims[i])

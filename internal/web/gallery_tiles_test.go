@@ -1,9 +1,13 @@
 package web
 
 import (
+	"encoding/json"
 	"html"
+	"reflect"
 	"strings"
 	"testing"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/sketchmaker/sketchmaker/internal/gallery"
 )
@@ -46,5 +50,50 @@ func TestTilesEscapeHostilePrompts(t *testing.T) {
 	// Only the grid's own tags appear: three opening tags per tile, no script.
 	if strings.Count(out, "<") != len(prompts)*5 || strings.Contains(out, "<script") {
 		t.Fatalf("unexpected markup in the grid:\n%s", out)
+	}
+}
+
+// TestGalleryJSONMatchesPlainEncoding checks the API answer assembled from kept entries:
+// it is valid JSON equal to encoding the same page in one go, the first time and when
+// every entry comes from the cache.
+func TestGalleryJSONMatchesPlainEncoding(t *testing.T) {
+	s := &Server{}
+	var err error
+	if s.items, err = lru.New[string, []byte](galleryItemsKept); err != nil {
+		t.Fatal(err)
+	}
+	pg := &gallery.Page{Page: 2, Limit: 2, Total: 5, Images: []gallery.Image{
+		{ID: "aaaa-0001", UserID: 7, Prompt: `a "quoted" <b>bold</b> & Ünïcödé`,
+			Model: "builtin/sketch", Engine: "builtin", Style: "modern", Width: 512,
+			Height: 512, Seed: 42, Format: "png", CreatedAt: 1_700_000_000_000},
+		{ID: "aaaa-0002", UserID: 7, Prompt: "line\u2028separator", Model: "fal/flux",
+			Engine: "fal", Format: "webp", CreatedAt: 1_700_000_001_000},
+	}}
+	items := make([]galleryItem, len(pg.Images))
+	for i := range pg.Images {
+		items[i] = newGalleryItem(&pg.Images[i])
+	}
+	plain, err := json.Marshal(map[string]any{"images": items, "pagination": pagination{
+		Page: 2, PerPage: 2, Total: 5, Pages: 3, HasNext: true, HasPrev: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want any
+	if err := json.Unmarshal(plain, &want); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, round := range []string{"first", "cached"} {
+		body := s.galleryJSON(pg)
+		var got any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("%s: not JSON: %v\n%s", round, err, body)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n got %s\nwant %s", round, body, plain)
+		}
+		if strings.Contains(string(body), "<b>") {
+			t.Fatalf("%s: HTML not escaped in %s", round, body)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/sketchmaker/sketchmaker/internal/account"
 	"github.com/sketchmaker/sketchmaker/internal/admin"
 	"github.com/sketchmaker/sketchmaker/internal/alert"
@@ -84,6 +86,7 @@ type Server struct {
 	ip      clientip.Resolver
 	views   *views
 	handler http.Handler
+	items   *lru.Cache[string, []byte] // encoded gallery API entries, see galleryJSON
 
 	// mux and limits let middleware find a request's route, and the rate limit it names,
 	// before the route runs.
@@ -102,6 +105,9 @@ func New(d Deps) (*Server, error) {
 		csrf:  csrf.New([]byte("csrf:"+d.Config.SecretKey), d.Config.CSRFTimeLimit, d.Now),
 		ip:    clientip.Resolver{Trusted: d.Config.TrustedProxies},
 		views: v,
+	}
+	if s.items, err = lru.New[string, []byte](galleryItemsKept); err != nil {
+		return nil, err
 	}
 	mux, err := s.buildMux(s.routes())
 	if err != nil {
