@@ -195,9 +195,20 @@ func (s *Service) ByID(ctx context.Context, id int64) (*User, error) {
 // scanUser reads a row of userColumns into u. Every signed-in request reads its user, so
 // this one is spelled out rather than left to reflection (issue 8).
 func scanUser(row interface{ Scan(...any) error }, u *User) error {
-	return row.Scan(&u.ID, &u.Email, &u.Username, &u.PasswordHash, &u.Role, &u.Status,
+	return row.Scan(ScanTargets(u)...)
+}
+
+// JoinedColumns are a user's columns in a query where the users table is aliased u; the
+// session lookup reads them beside the session (session.Store.LookupWithUser).
+const JoinedColumns = `u.id, u.email, u.username, u.password_hash, u.role, u.status,
+	u.email_verified, u.plan_id, u.credits, u.next_reset_at, u.failed_logins, u.locked_until,
+	u.last_login_at, u.totp_enabled, u.created_at, u.updated_at`
+
+// ScanTargets returns where each of JoinedColumns lands in u, in order.
+func ScanTargets(u *User) []any {
+	return []any{&u.ID, &u.Email, &u.Username, &u.PasswordHash, &u.Role, &u.Status,
 		&u.EmailVerified, &u.PlanID, &u.Credits, &u.NextResetAt, &u.FailedLogins,
-		&u.LockedUntil, &u.LastLoginAt, &u.TOTPEnabled, &u.CreatedAt, &u.UpdatedAt)
+		&u.LockedUntil, &u.LastLoginAt, &u.TOTPEnabled, &u.CreatedAt, &u.UpdatedAt}
 }
 
 // ByEmail returns the user with the (normalised) address, or database.ErrNotFound.

@@ -106,15 +106,30 @@ func (s *Store) Create(ctx context.Context, userID int64, ip, userAgent string) 
 // Lookup returns the live session for token. An expired or idle session is deleted and
 // reported as ErrNoSession.
 func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
+	return s.LookupWithUser(ctx, token, "")
+}
+
+// LookupWithUser is Lookup that also reads the session's user in the same query: cols
+// lists columns of the users table, aliased u, and userDest receives them in order. Every
+// signed-in request reads both, and one query instead of two is a tenth of a thumbnail
+// download's time (issue 8). A session's user always exists: sessions go with their
+// account.
+func (s *Store) LookupWithUser(ctx context.Context, token, cols string,
+	userDest ...any) (*Session, error) {
 	if token == "" || len(token) > 100 {
 		return nil, ErrNoSession
 	}
 	var sess Session
-	q := s.db.Rebind(`SELECT token_hash, public_id, user_id, created_at, last_seen_at,
-		expires_at, ip_address, user_agent FROM sessions WHERE token_hash = ?`)
-	err := s.db.QueryRowContext(ctx, q, Hash(token)).Scan(&sess.Hash, &sess.PublicID,
-		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.IP,
-		&sess.UserAgent)
+	from := ` FROM sessions s`
+	if cols != "" {
+		cols, from = ", "+cols, from+` JOIN users u ON u.id = s.user_id`
+	}
+	q := s.db.Rebind(`SELECT s.token_hash, s.public_id, s.user_id, s.created_at,
+		s.last_seen_at, s.expires_at, s.ip_address, s.user_agent` + cols + from +
+		` WHERE s.token_hash = ?`)
+	dest := append([]any{&sess.Hash, &sess.PublicID, &sess.UserID, &sess.CreatedAt,
+		&sess.LastSeenAt, &sess.ExpiresAt, &sess.IP, &sess.UserAgent}, userDest...)
+	err := s.db.QueryRowContext(ctx, q, Hash(token)).Scan(dest...)
 	if errors.Is(database.NotFound(err), database.ErrNotFound) {
 		return nil, ErrNoSession
 	}

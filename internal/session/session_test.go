@@ -150,3 +150,30 @@ func TestLimitsChangeAtRunTime(t *testing.T) {
 		}
 	})
 }
+
+// TestLookupWithUserReadsBoth reads a session and columns of its user in one call, and
+// still ends an idle session.
+func TestLookupWithUserReadsBoth(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		s := session.New(db, 24*time.Hour, time.Hour, func() time.Time { return now })
+		uid := newUser(t, db, "joined@example.com")
+		tok, _, err := s.Create(ctx, uid, "192.0.2.1", "agent")
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		var id int64
+		var email string
+		sess, err := s.LookupWithUser(ctx, tok, "u.id, u.email", &id, &email)
+		if err != nil || sess.UserID != uid || id != uid || email != "joined@example.com" {
+			t.Fatalf("joined lookup: %v, session user %v, user %d %q", err, sess, id, email)
+		}
+
+		now = now.Add(2 * time.Hour)
+		if _, err := s.LookupWithUser(ctx, tok, "u.id", &id); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("idle session through the joined lookup: %v", err)
+		}
+	})
+}
