@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -13,13 +14,16 @@ import (
 	"unicode"
 
 	xwebp "golang.org/x/image/webp"
+
+	"github.com/sketchmaker/sketchmaker/internal/pngcodec"
 )
 
 // Cleaned is an accepted upload: decoded, turned upright and re-encoded without metadata.
 type Cleaned struct {
 	Format        Format
 	Image         image.Image // upright pixels
-	Bytes         []byte      // the re-encoded file, the only bytes worth storing
+	Bytes         []byte      // the re-encoded file, the only bytes worth storing; nil from CleanTo
+	Size          int64       // the re-encoded file's length in bytes
 	Width, Height int
 	DisplayName   string // the client's file name made safe to show; never use it in a path
 }
@@ -35,6 +39,19 @@ const maxDisplayName = 100
 // EXIF orientation; and re-encodes in the same format so that no EXIF, XMP, GPS, comment,
 // maker note or colour profile survives. Every refusal is an *Error.
 func Clean(r io.Reader, filename string, lim Limits) (*Cleaned, error) {
+	var buf bytes.Buffer
+	c, err := CleanTo(&buf, r, filename, lim)
+	if err != nil {
+		return nil, err
+	}
+	c.Bytes = buf.Bytes()
+	return c, nil
+}
+
+// CleanTo is Clean writing the re-encoded file to w as it is made instead of keeping it in
+// memory, so that a large upload's cleaned copy can go straight to a file; the result's
+// Bytes is nil. After a refusal, whatever reached w is incomplete and must be discarded.
+func CleanTo(w io.Writer, r io.Reader, filename string, lim Limits) (*Cleaned, error) {
 	lim = lim.withDefaults()
 	data, f, err := readUpload(r, lim.MaxBytes)
 	if err != nil {
@@ -44,36 +61,113 @@ func Clean(r io.Reader, filename string, lim Limits) (*Cleaned, error) {
 	if err := matchExtension(name, f); err != nil {
 		return nil, err
 	}
+	if buf, ok := w.(*bytes.Buffer); ok {
+		// The cleaned file is about as large as the upload: one buffer of that size rather
+		// than doubling, which allocated 80 MB to re-encode a 25 MB PNG (issue 8).
+		buf.Grow(len(data) + len(data)/8)
+	}
 
 	acquire()
 	defer release()
+	orientation := exifOrientation(f, data)
 	img, err := decode(data, f, lim)
 	if err != nil {
 		return nil, err
 	}
-	img = orient(img, exifOrientation(f, data))
+	// data is not used past this point, so the collector may take the upload's bytes back
+	// while the pixels are encoded instead of holding both (issue 8).
+	img = orient(img, orientation)
 
 	// The ICC profile is dropped with the rest of the metadata and pixels are not
 	// converted, so a wide-gamut photo (Display P3, Adobe RGB) comes out slightly duller.
 	// No colour-management library is in use; see the closing notes of issue 6.
-	// The cleaned file is about as large as the upload: one buffer of that size rather
-	// than doubling, which allocated 80 MB to re-encode a 25 MB PNG (issue 8).
-	var buf bytes.Buffer
-	buf.Grow(len(data) + len(data)/8)
-	if err := encode(&buf, img, f, 0); err != nil {
+	cw := &countingWriter{w: w}
+	if err := encode(cw, img, f, 0); err != nil {
 		return nil, err
 	}
-	return cleaned(f, img, buf.Bytes(), name), nil
+	return cleaned(f, img, cw.n, name), nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // cleaned assembles the result, naming an anonymous upload after its format.
-func cleaned(f Format, img image.Image, data []byte, name string) *Cleaned {
+func cleaned(f Format, img image.Image, size int64, name string) *Cleaned {
 	if name == "" {
 		name = "image" + f.Ext()
 	}
 	b := img.Bounds()
-	return &Cleaned{Format: f, Image: img, Bytes: data, Width: b.Dx(), Height: b.Dy(),
+	return &Cleaned{Format: f, Image: img, Size: size, Width: b.Dx(), Height: b.Dy(),
 		DisplayName: name}
+}
+
+// Header is what an image file says of itself before any pixel is decoded.
+type Header struct {
+	Format        Format
+	Width, Height int
+	PixelBytes    int64 // about how much memory the decoded, upright pixels take
+}
+
+// ReadHeader reads an image file's header without decoding any pixel, so that a caller can
+// tell how much memory cleaning the file will take before it starts. It refuses, with the
+// errors Clean gives, what Clean would refuse from the header alone: a format that is not
+// accepted, a name claiming another format, an animated WebP, a damaged header, and
+// dimensions over lim. It reads only as far as the header.
+func ReadHeader(r io.Reader, filename string, lim Limits) (Header, error) {
+	lim = lim.withDefaults()
+	head := make([]byte, SniffLen)
+	n, err := io.ReadFull(r, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return Header{}, interrupted(err)
+	}
+	head = head[:n]
+	f, err := Sniff(head)
+	if err != nil {
+		return Header{}, err
+	}
+	if err := matchExtension(DisplayName(filename), f); err != nil {
+		return Header{}, err
+	}
+
+	cfg, err := checkHeader(head, io.MultiReader(bytes.NewReader(head), r), f, lim)
+	if err != nil {
+		return Header{}, err
+	}
+	px := int64(cfg.Width) * int64(cfg.Height)
+	return Header{Format: f, Width: cfg.Width, Height: cfg.Height,
+		PixelBytes: px * bytesPerPixel(f, cfg.ColorModel)}, nil
+}
+
+// bytesPerPixel is about how many bytes a pixel of a picture in format f and colour model
+// m takes once decoded: an upper bound where the header does not say (JPEG's chroma
+// subsampling). Every WebP ends up as NRGBA (videoRangeToNRGBA).
+func bytesPerPixel(f Format, m color.Model) int64 {
+	if f == WebP {
+		return 4
+	}
+	switch m {
+	case color.GrayModel:
+		return 1
+	case color.Gray16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 4
 }
 
 // DecodeLimited checks and decodes an image from a provider or another trusted-but-checked
@@ -160,16 +254,8 @@ func head(data []byte) []byte {
 // decode reads the dimensions from the header, refuses them if over the limits, and only
 // then decodes the pixels.
 func decode(data []byte, f Format, lim Limits) (image.Image, error) {
-	if f == WebP && animatedWebP(data) {
-		return nil, newError(StatusUnsupported, ErrUnsupported, nil,
-			"animated WebP images are not accepted; upload a single still picture")
-	}
-
-	cfg, err := decodeConfig(data, f)
+	cfg, err := checkHeader(data, bytes.NewReader(data), f, lim)
 	if err != nil {
-		return nil, damaged(err)
-	}
-	if err := checkDimensions(cfg.Width, cfg.Height, lim); err != nil {
 		return nil, err
 	}
 
@@ -181,6 +267,25 @@ func decode(data []byte, f Format, lim Limits) (image.Image, error) {
 		return nil, damaged(fmt.Errorf("decoded %v, header said %dx%d", b, cfg.Width, cfg.Height))
 	}
 	return img, nil
+}
+
+// checkHeader refuses an animated WebP, a header that cannot be read and dimensions over
+// the limits, and returns what the header says. head holds the file's first bytes (at
+// least SniffLen of them, when the file has that many) and r reads the file from its start.
+func checkHeader(head []byte, r io.Reader, f Format, lim Limits) (image.Config, error) {
+	if f == WebP && animatedWebP(head) {
+		return image.Config{}, newError(StatusUnsupported, ErrUnsupported, nil,
+			"animated WebP images are not accepted; upload a single still picture")
+	}
+
+	cfg, err := decodeConfig(r, f)
+	if err != nil {
+		return image.Config{}, damaged(err)
+	}
+	if err := checkDimensions(cfg.Width, cfg.Height, lim); err != nil {
+		return image.Config{}, err
+	}
+	return cfg, nil
 }
 
 // checkDimensions refuses images that are empty, too wide or too tall, or have too many
@@ -204,10 +309,9 @@ func checkDimensions(w, h int, lim Limits) error {
 	return nil
 }
 
-// decodeConfig reads only the header of an image.
-func decodeConfig(data []byte, f Format) (cfg image.Config, err error) {
+// decodeConfig reads only the header of an image from r, which reads it from its start.
+func decodeConfig(r io.Reader, f Format) (cfg image.Config, err error) {
 	defer recoverTo(&err)
-	r := bytes.NewReader(data)
 	switch f {
 	case PNG:
 		return png.DecodeConfig(r)
@@ -225,7 +329,9 @@ func decodePixels(data []byte, f Format) (img image.Image, err error) {
 	r := bytes.NewReader(data)
 	switch f {
 	case PNG:
-		return png.Decode(r)
+		// libpng when the system has it, image/png otherwise. decode has checked the
+		// header's dimensions against the limits already, hence no limit here.
+		return pngcodec.Decode(data, 0)
 	case JPEG:
 		return jpeg.Decode(r)
 	default:

@@ -6,12 +6,13 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"io"
 	"runtime"
 
 	"github.com/gen2brain/webp"
 	"golang.org/x/image/draw"
+
+	"github.com/sketchmaker/sketchmaker/internal/pngcodec"
 )
 
 // Default encoder qualities, 1 to 100.
@@ -26,17 +27,13 @@ const (
 	OptimizeMaxBytes = 4 << 20
 )
 
-// pngEncoder favours speed: on a 1024x1024 photo BestSpeed encodes in about half the time
-// of the default level for files about a quarter larger (BenchmarkEncodePNG), and PNG
-// encoding sits on the path of every generated image.
-var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed}
-
 // webpMethod is libwebp's effort, 0 to 6. Method 2 encodes about three times faster than
 // the library's default of 4 for files about 2% larger.
 const webpMethod = 2
 
-// slots bounds concurrent decoding and encoding, the CPU- and memory-heavy steps, to one
-// per processor, so that a burst of uploads queues instead of exhausting memory.
+// slots bounds concurrent decoding and encoding, the CPU-heavy steps, to one per
+// processor. Memory is bounded one level up: uploads are admitted by the bytes their
+// decoded pixels take (upload's admission), which one slot per processor did not do.
 var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
 
 func acquire() { slots <- struct{}{} }
@@ -55,7 +52,9 @@ func encode(w io.Writer, img image.Image, f Format, quality int) error {
 	var err error
 	switch f {
 	case PNG:
-		err = pngEncoder.Encode(w, img)
+		// PNG encoding sits on the path of every generated image: pngcodec's encoder
+		// took a quarter of image/png's time on a 1024x1024 photo (issue 8).
+		err = pngcodec.Encode(w, img)
 	case JPEG:
 		err = encodeJPEG(w, img, quality, jpegtran())
 	case WebP:
@@ -94,7 +93,8 @@ func qualityOr(q, def int) int {
 
 // Thumbnail returns img scaled down, keeping its aspect ratio, so that neither side exceeds
 // maxSide (at least 1), with a Catmull-Rom filter. An image that already fits is returned
-// as it is: Thumbnail never enlarges.
+// as it is: Thumbnail never enlarges. Its filter keeps only a few rows of working memory;
+// halving a large RGBA or NRGBA picture first allocates about a third of its size.
 func Thumbnail(img image.Image, maxSide int) image.Image {
 	maxSide = max(maxSide, 1)
 	b := img.Bounds()
@@ -107,10 +107,7 @@ func Thumbnail(img image.Image, maxSide int) image.Image {
 	if h > w {
 		tw, th = max(1, (w*maxSide+h/2)/h), maxSide
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
-	src := halveWhileLarge(img, tw, th)
-	draw.CatmullRom.Scale(dst, dst.Rect, src, src.Bounds(), draw.Src, nil)
-	return dst
+	return resample(halveWhileLarge(img, tw, th), tw, th)
 }
 
 // halveWhileLarge averages 2x2 blocks of img for as long as the result stays at least

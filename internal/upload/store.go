@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -22,26 +24,21 @@ import (
 // the extension check and display), msgName how refusals name it.
 func (s *Service) store(ctx context.Context, userID int64, batch, name, msgName,
 	path string) (*Upload, error) {
-	s.slots <- struct{}{}
-	defer func() { <-s.slots }()
-
-	c, err := s.clean(name, msgName, path)
+	p, err := s.prepare(ctx, name, msgName, path)
 	if err != nil {
 		return nil, err
 	}
-	thumb, preview, err := thumbnails(c.Image)
-	if err != nil {
-		return nil, err
-	}
+	defer os.Remove(p.path)
 
+	c := p.cleaned
 	u := &Upload{
 		ID: newID(), UserID: userID, BatchID: batch, DisplayName: c.DisplayName,
 		Format: string(c.Format), Width: c.Width, Height: c.Height,
-		SizeBytes: int64(len(c.Bytes)), BlobKey: blob.NewKey("uploads", c.Format.Ext()),
+		SizeBytes: c.Size, BlobKey: blob.NewKey("uploads", c.Format.Ext()),
 		ThumbKey: blob.NewKey("thumbs", ".webp"), PreviewKey: blob.NewKey("thumbs", ".webp"),
 		CreatedAt: s.opts.Now().UnixMilli(),
 	}
-	if err := s.put(ctx, u, c.Bytes, thumb, preview); err != nil {
+	if err := s.put(ctx, u, p); err != nil {
 		return nil, err
 	}
 	if err := s.insert(ctx, u); err != nil {
@@ -51,24 +48,87 @@ func (s *Service) store(ctx context.Context, userID int64, batch, name, msgName,
 	return u, nil
 }
 
-// clean runs the media pipeline over the spooled file.
-func (s *Service) clean(name, msgName, path string) (*media.Cleaned, error) {
+// prepared is an image made ready to store: cleaned into a file beside its spooled upload,
+// with its thumbnails encoded. Its pixels are not kept.
+type prepared struct {
+	cleaned        *media.Cleaned
+	path           string // the cleaned file; the caller removes it
+	thumb, preview []byte
+}
+
+// prepare cleans the spooled image at path and encodes its thumbnails once the admission
+// lets its pixels into memory, and gives its share back as soon as the pixels are dropped.
+// A request that ends while it waits for its turn is answered as unavailable.
+func (s *Service) prepare(ctx context.Context, name, msgName, path string) (*prepared,
+	error) {
+	size, err := s.pixelBytes(name, msgName, path)
+	if err != nil {
+		return nil, err
+	}
+	done, err := s.decodes.admit(ctx, size)
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, fmt.Sprintf("%s was not stored: the "+
+			"upload was stopped while it waited for others to be processed. Please try "+
+			"again.", msgName), err)
+	}
+	defer done()
+
+	c, cleanPath, err := s.clean(name, msgName, path)
+	if err != nil {
+		return nil, err
+	}
+	thumb, preview, err := thumbnails(c.Image)
+	if err != nil {
+		os.Remove(cleanPath)
+		return nil, err
+	}
+	c.Image = nil // the pixels go before the files are stored, and before done
+	return &prepared{cleaned: c, path: cleanPath, thumb: thumb, preview: preview}, nil
+}
+
+// pixelBytes reads the header of the spooled image at path and returns how much memory
+// its decoded pixels will take, refusing what the header alone shows to be unacceptable,
+// so that a decompression bomb is turned away without waiting for its turn.
+func (s *Service) pixelBytes(name, msgName, path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open spooled upload: %w", err)
+		return 0, fmt.Errorf("open spooled upload: %w", err)
 	}
 	defer f.Close()
 
-	c, err := media.Clean(f, name, s.opts.Limits)
+	h, err := media.ReadHeader(f, name, s.opts.Limits)
 	if err != nil {
-		return nil, refusal(msgName, err)
+		return 0, refusal(msgName, err)
 	}
-	return c, nil
+	return h.PixelBytes, nil
+}
+
+// clean runs the media pipeline over the spooled file at path, writing the cleaned file to
+// a new file beside it, whose path it returns.
+func (s *Service) clean(name, msgName, path string) (*media.Cleaned, string, error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("open spooled upload: %w", err)
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(filepath.Dir(path), "clean-*")
+	if err != nil {
+		return nil, "", fmt.Errorf("create cleaned upload: %w", err)
+	}
+
+	c, err := media.CleanTo(out, in, name, s.opts.Limits)
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write cleaned upload: %w", cerr)
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		return nil, "", refusal(msgName, err)
+	}
+	return c, out.Name(), nil
 }
 
 // thumbnails encodes the two WebP thumbnails of img. The small one is scaled from the
-// preview rather than from the full picture: the filter's working memory grows with the
-// source's height, and the preview is a fraction of a large photo's.
+// preview rather than from the full picture, which has far more rows to filter.
 func thumbnails(img image.Image) (thumb, preview []byte, err error) {
 	large := media.Thumbnail(img, PreviewSide)
 	var t, p bytes.Buffer
@@ -82,14 +142,21 @@ func thumbnails(img image.Image) (thumb, preview []byte, err error) {
 	return t.Bytes(), p.Bytes(), nil
 }
 
-// put stores the three files of u, removing what it stored when one fails.
-func (s *Service) put(ctx context.Context, u *Upload, full, thumb, preview []byte) error {
+// put stores the three files of u from p, removing what it stored when one fails.
+func (s *Service) put(ctx context.Context, u *Upload, p *prepared) error {
+	full, err := os.Open(p.path)
+	if err != nil {
+		return fmt.Errorf("open cleaned upload: %w", err)
+	}
+	defer full.Close()
+
 	files := []struct {
-		key  string
-		data []byte
-	}{{u.BlobKey, full}, {u.ThumbKey, thumb}, {u.PreviewKey, preview}}
+		key string
+		r   io.Reader
+	}{{u.BlobKey, full}, {u.ThumbKey, bytes.NewReader(p.thumb)},
+		{u.PreviewKey, bytes.NewReader(p.preview)}}
 	for _, f := range files {
-		if err := s.blobs.Put(ctx, f.key, bytes.NewReader(f.data)); err != nil {
+		if err := s.blobs.Put(ctx, f.key, f.r); err != nil {
 			s.deleteBlobs(ctx, u)
 			return fmt.Errorf("store upload: %w", err)
 		}

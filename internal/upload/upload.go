@@ -75,6 +75,10 @@ type Options struct {
 	Archive ArchiveLimits // a zero field takes its default
 	TempDir string        // where files are spooled while they are checked; created if missing
 
+	// DecodeBudget is how many bytes of decoded pixels may be held at once by the uploads
+	// being cleaned; zero takes DefaultDecodeBudget. A larger picture is cleaned alone.
+	DecodeBudget int64
+
 	Scanner  Scanner // nil: no malware scan
 	FailOpen bool    // accept files while the scanner cannot be reached
 
@@ -84,14 +88,15 @@ type Options struct {
 
 // Service accepts uploads and keeps their records.
 type Service struct {
-	db    *database.DB
-	blobs blob.Store
-	opts  Options
-	slots chan struct{}
+	db      *database.DB
+	blobs   blob.Store
+	opts    Options
+	decodes *admission
 }
 
-// New returns an upload service. At most GOMAXPROCS files are decoded and re-encoded at
-// once, so that a burst of large uploads waits on disk instead of filling memory.
+// New returns an upload service. Files are decoded and re-encoded while their pixels fit
+// in Options.DecodeBudget together, and at most GOMAXPROCS at once, so that a burst of
+// large uploads waits on disk instead of filling memory.
 func New(db *database.DB, blobs blob.Store, o Options) (*Service, error) {
 	if o.TempDir == "" {
 		return nil, errors.New("upload: no temporary directory configured")
@@ -107,8 +112,11 @@ func New(db *database.DB, blobs blob.Store, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.DecodeBudget <= 0 {
+		o.DecodeBudget = DefaultDecodeBudget
+	}
 	return &Service{db: db, blobs: blobs, opts: o,
-		slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}, nil
+		decodes: newAdmission(o.DecodeBudget, runtime.GOMAXPROCS(0), o.Log)}, nil
 }
 
 // withDefaults fills the zero fields of l with the media package's defaults.

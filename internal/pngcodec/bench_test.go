@@ -1,0 +1,93 @@
+package pngcodec
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/image/draw"
+)
+
+// testdata is the shared folder of real inputs, relative to this package.
+var testdata = filepath.Join("..", "..", "..", "shared", "testdata")
+
+// readShared reads a file of the shared test data, or skips the test when it is absent.
+func readShared(t testing.TB, parts ...string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(append([]string{testdata}, parts...)...))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("shared test data is not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// photo1024 returns a camera photo scaled to 1024x1024, as a provider's picture would be.
+func photo1024(t testing.TB) *image.RGBA {
+	t.Helper()
+	src, err := jpeg.Decode(bytes.NewReader(readShared(t, "photos", "gps-DSCN0010.jpg")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, 1024, 1024))
+	draw.CatmullRom.Scale(dst, dst.Rect, src, src.Bounds(), draw.Src, nil)
+	return dst
+}
+
+// benchPaths runs f under each decoder and encoder this machine has.
+func benchPaths(b *testing.B, f func(b *testing.B)) {
+	b.Run("image-png", func(b *testing.B) {
+		forceStdlib = true
+		defer func() { forceStdlib = false }()
+		f(b)
+	})
+	if err := Library(); err != nil {
+		b.Logf("libpng is not loaded: %v", err)
+		return
+	}
+	b.Run("libpng", f)
+}
+
+// BenchmarkDecode decodes a provider's 1024x1024 photographic PNG.
+func BenchmarkDecode(b *testing.B) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, photo1024(b)); err != nil {
+		b.Fatal(err)
+	}
+	benchPaths(b, func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Decode(buf.Bytes(), 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkEncode encodes the same photo with image/png's encoder at its fastest level and
+// with this package's, reporting the file's size.
+func BenchmarkEncode(b *testing.B) {
+	img := photo1024(b)
+	for name, enc := range map[string]func(io.Writer, image.Image) error{
+		"image-png": fallback.Encode, "fast": Encode} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := enc(&buf, img); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes/file")
+		})
+	}
+}
