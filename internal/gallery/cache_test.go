@@ -2,10 +2,14 @@ package gallery_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sketchmaker/sketchmaker/internal/blob"
 	"github.com/sketchmaker/sketchmaker/internal/database"
 	"github.com/sketchmaker/sketchmaker/internal/database/dbtest"
 	"github.com/sketchmaker/sketchmaker/internal/gallery"
@@ -78,4 +82,52 @@ func TestCachedPagesAreCopies(t *testing.T) {
 	if again.Images[0].Prompt != "a quiet harbour" {
 		t.Fatalf("second listing shows %q", again.Images[0].Prompt)
 	}
+}
+
+// TestConcurrentAddsForOneUser stores many images of one user at once while other
+// transactions lock the user's row as the credit ledger does (SELECT ... FOR UPDATE), and
+// checks that every one of them succeeds. Issue 8's 1,000 jobs on PostgreSQL once failed an
+// add with a deadlock when it inserted before counting up the gallery version; this test
+// did not reproduce that on its own, and guards the order now used.
+func TestConcurrentAddsForOneUser(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		g, _, u := setup(t, db)
+		lock := ""
+		if db.Dialect == database.Postgres {
+			lock = " FOR UPDATE"
+		}
+		const n = 40
+		errs := make(chan error, 2*n)
+		for i := range n {
+			go func() {
+				im := &gallery.Image{ID: fmt.Sprintf("%032x", i+1), UserID: u[0],
+					Prompt: "burst", Format: "png", CreatedAt: int64(i),
+					BlobKey:  blob.NewKey("images", ".png"),
+					ThumbKey: blob.NewKey("thumbs", ".webp")}
+				errs <- g.Add(ctx, im)
+			}()
+			go func() {
+				errs <- db.Tx(ctx, func(tx *sqlx.Tx) error {
+					var credits int64
+					q := tx.Rebind(`SELECT credits FROM users WHERE id = ?` + lock)
+					if err := tx.GetContext(ctx, &credits, q, u[0]); err != nil {
+						return err
+					}
+					q = tx.Rebind(`UPDATE users SET credits = ? WHERE id = ?`)
+					_, err := tx.ExecContext(ctx, q, credits+1, u[0])
+					return err
+				})
+			}()
+		}
+		for range 2 * n {
+			if err := <-errs; err != nil {
+				t.Errorf("concurrent write: %v", err)
+			}
+		}
+		pg, err := g.List(ctx, u[0], gallery.Filter{}, 1, 100)
+		if err != nil || pg.Total != n {
+			t.Fatalf("listed %v images (%v), want %d", pg, err, n)
+		}
+	})
 }

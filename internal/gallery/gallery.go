@@ -86,6 +86,9 @@ func New(db *database.DB, blobs blob.Store, log *slog.Logger) *Gallery {
 // Add records an image whose files are already stored.
 func (g *Gallery) Add(ctx context.Context, im *Image) error {
 	return g.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := bumpVersion(ctx, tx, im.UserID); err != nil {
+			return err
+		}
 		q := tx.Rebind(`INSERT INTO images (` + imageColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		_, err := tx.ExecContext(ctx, q, im.ID, im.UserID, im.JobID, im.Prompt,
@@ -94,11 +97,15 @@ func (g *Gallery) Add(ctx context.Context, im *Image) error {
 		if err != nil {
 			return fmt.Errorf("insert image: %w", err)
 		}
-		return bumpVersion(ctx, tx, im.UserID)
+		return nil
 	})
 }
 
-// bumpVersion counts up userID's gallery version, retiring their cached listings.
+// bumpVersion counts up userID's gallery version, retiring their cached listings. It runs
+// first in its transaction, so the user's row is locked for update before the image's
+// foreign key takes a share lock on it: taking the weaker lock first and upgrading it is
+// how rows deadlock on PostgreSQL, and one add of issue 8's 1,000 jobs failed that way
+// when it inserted first.
 func bumpVersion(ctx context.Context, tx *sqlx.Tx, userID int64) error {
 	q := tx.Rebind(`UPDATE users SET gallery_version = gallery_version + 1 WHERE id = ?`)
 	if _, err := tx.ExecContext(ctx, q, userID); err != nil {
@@ -287,11 +294,14 @@ func (g *Gallery) Delete(ctx context.Context, userID int64, id string) error {
 		return err
 	}
 	err = g.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := bumpVersion(ctx, tx, userID); err != nil {
+			return err
+		}
 		q := tx.Rebind(`DELETE FROM images WHERE id = ? AND user_id = ?`)
 		if _, err := tx.ExecContext(ctx, q, id, userID); err != nil {
 			return fmt.Errorf("delete image: %w", err)
 		}
-		return bumpVersion(ctx, tx, userID)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -308,11 +318,14 @@ func (g *Gallery) DeleteAll(ctx context.Context, userID int64) error {
 		return fmt.Errorf("list images: %w", err)
 	}
 	err := g.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := bumpVersion(ctx, tx, userID); err != nil {
+			return err
+		}
 		q := tx.Rebind(`DELETE FROM images WHERE user_id = ?`)
 		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 			return fmt.Errorf("delete images: %w", err)
 		}
-		return bumpVersion(ctx, tx, userID)
+		return nil
 	})
 	if err != nil {
 		return err
