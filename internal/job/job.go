@@ -6,9 +6,11 @@ package job
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -70,6 +72,9 @@ var ErrNotFound = fault.New(fault.NotFound, "That job does not exist.")
 type Store struct {
 	db  *database.DB
 	now func() time.Time
+
+	// Counters for ClaimStats: how often workers asked the database for work.
+	claims, empty, checks atomic.Int64
 }
 
 // NewStore returns a job store.
@@ -136,10 +141,12 @@ func (s *Store) GetForUser(ctx context.Context, userID int64, id string) (*Job, 
 // running goes first and, among users running as many, of the user served least
 // recently, so one user's long queue cannot starve the others even with a single worker.
 func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (*Job, error) {
+	s.claims.Add(1)
 	var claimed *Job
 	err := s.db.Tx(ctx, func(tx *sqlx.Tx) error {
 		id, err := s.pick(ctx, tx)
 		if errors.Is(database.NotFound(err), database.ErrNotFound) {
+			s.empty.Add(1)
 			return nil
 		}
 		if err != nil {
@@ -263,15 +270,15 @@ func (s *Store) Cancel(ctx context.Context, userID int64, id string) (*Job, bool
 }
 
 // Recover returns jobs whose worker stopped renewing their lease to the queue, and fails
-// those that already used every attempt. It returns the failed jobs so their credits can be
-// refunded.
-func (s *Store) Recover(ctx context.Context) ([]Job, error) {
+// those that already used every attempt. It returns the failed jobs, so their credits can be
+// refunded, and how many jobs went back to the queue, so idle workers can be woken.
+func (s *Store) Recover(ctx context.Context) ([]Job, int, error) {
 	now := s.now().UnixMilli()
 	var dead []Job
 	q := s.db.Rebind(`SELECT ` + jobColumns + ` FROM jobs
 		WHERE status = ? AND lease_until < ? AND attempts >= ?`)
 	if err := s.db.SelectContext(ctx, &dead, q, Running, now, MaxAttempts); err != nil {
-		return nil, fmt.Errorf("find dead jobs: %w", err)
+		return nil, 0, fmt.Errorf("find dead jobs: %w", err)
 	}
 
 	var failed []Job
@@ -281,7 +288,7 @@ func (s *Store) Recover(ctx context.Context) ([]Job, error) {
 		res, err := s.db.ExecContext(ctx, q, Failed, "The job stopped too often and was "+
 			"given up. Your credits were refunded.", now, j.ID, Running, now)
 		if err != nil {
-			return failed, fmt.Errorf("fail dead job: %w", err)
+			return failed, 0, fmt.Errorf("fail dead job: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			j.Status = Failed
@@ -291,10 +298,25 @@ func (s *Store) Recover(ctx context.Context) ([]Job, error) {
 
 	q = s.db.Rebind(`UPDATE jobs SET status = ?, worker = '', lease_until = 0
 		WHERE status = ? AND lease_until < ? AND attempts < ?`)
-	if _, err := s.db.ExecContext(ctx, q, Queued, Running, now, MaxAttempts); err != nil {
-		return failed, fmt.Errorf("requeue jobs: %w", err)
+	res, err := s.db.ExecContext(ctx, q, Queued, Running, now, MaxAttempts)
+	if err != nil {
+		return failed, 0, fmt.Errorf("requeue jobs: %w", err)
 	}
-	return failed, nil
+	requeued, _ := res.RowsAffected()
+	return failed, int(requeued), nil
+}
+
+// HasQueued reports whether any job waits to be claimed. It is a plain read, unlike
+// Claim's write transaction, so a pool can afford to ask it now and then for jobs that
+// another instance queued without waking this one.
+func (s *Store) HasQueued(ctx context.Context) (bool, error) {
+	s.checks.Add(1)
+	var oldest sql.NullInt64
+	q := s.db.Rebind(`SELECT MIN(created_at) FROM jobs WHERE status = ?`)
+	if err := s.db.GetContext(ctx, &oldest, q, Queued); err != nil {
+		return false, fmt.Errorf("look for queued jobs: %w", err)
+	}
+	return oldest.Valid, nil
 }
 
 // QueuePosition estimates how many queued jobs will start before j (0 when it is next or

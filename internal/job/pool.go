@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/fault"
@@ -26,7 +28,10 @@ type Kind interface {
 	Settle(ctx context.Context, j *Job) error
 }
 
-// Pool runs jobs with a fixed number of workers.
+// Pool runs jobs with a fixed number of workers. Idle workers wait to be woken rather than
+// each asking the database for work every second: a submission in this process wakes one
+// (Notify), a worker that claimed a job wakes the next in case more are queued, and one
+// slow, jittered check per pool finds jobs that another instance queued or recovered.
 type Pool struct {
 	store   *Store
 	kinds   map[string]Kind
@@ -34,17 +39,25 @@ type Pool struct {
 	workers int
 	lease   time.Duration
 	timeout time.Duration
+	poll    time.Duration
 	id      string
 	log     *slog.Logger
-	wake    chan struct{}
+
+	// wake holds at most one pending wake-up: one is enough, because the worker it wakes
+	// passes it on as long as it finds work.
+	wake chan struct{}
+	idle atomic.Int64 // workers waiting on wake
 }
+
+// DefaultPoll is how often, on average, a pool looks for jobs it was not told about.
+const DefaultPoll = 2 * time.Second
 
 // NewPool returns a pool of workers for this process, identified by a random worker id.
 func NewPool(store *Store, workers int, log *slog.Logger) *Pool {
 	return &Pool{
 		store: store, kinds: map[string]Kind{}, limits: map[string]time.Duration{},
 		workers: workers,
-		lease:   30 * time.Second, timeout: 10 * time.Minute,
+		lease:   30 * time.Second, timeout: 10 * time.Minute, poll: DefaultPoll,
 		id: NewID()[:12], log: log, wake: make(chan struct{}, 1),
 	}
 }
@@ -57,6 +70,14 @@ func (p *Pool) Register(kind string, k Kind) { p.kinds[kind] = k }
 func (p *Pool) RegisterTimeout(kind string, k Kind, limit time.Duration) {
 	p.kinds[kind] = k
 	p.limits[kind] = limit
+}
+
+// SetPoll changes how often, on average, the pool looks for jobs that no Notify announced:
+// those queued by another instance on the same database. Call it before Run.
+func (p *Pool) SetPoll(every time.Duration) {
+	if every > 0 {
+		p.poll = every
+	}
 }
 
 // Notify wakes an idle worker after a job was queued.
@@ -77,7 +98,13 @@ func (p *Pool) Run(ctx context.Context) {
 			p.work(ctx, fmt.Sprintf("%s-%d", p.id, i))
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.watch(ctx)
+	}()
 
+	p.Notify() // for jobs queued before this start
 	p.recover(ctx)
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
@@ -85,6 +112,9 @@ func (p *Pool) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			st := p.store.ClaimStats()
+			p.log.Info("job pool stopped", "claims", st.Claims, "empty_claims", st.Empty,
+				"queue_checks", st.Checks)
 			return
 		case <-tick.C:
 			p.recover(ctx)
@@ -92,11 +122,39 @@ func (p *Pool) Run(ctx context.Context) {
 	}
 }
 
+// watch wakes a worker when jobs are queued that no Notify announced: another instance
+// queued or recovered them. It only asks while a worker is idle, and at jittered times so
+// that instances started together do not ask together.
+func (p *Pool) watch(ctx context.Context) {
+	for {
+		t := time.NewTimer(p.poll/2 + rand.N(p.poll))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if p.idle.Load() == 0 {
+			continue // every worker is busy and claims again when it is done
+		}
+		queued, err := p.store.HasQueued(ctx)
+		if err != nil && ctx.Err() == nil {
+			p.log.Error("job queue check failed", "error", err)
+		}
+		if queued {
+			p.Notify()
+		}
+	}
+}
+
 // recover requeues jobs of dead workers and settles those given up.
 func (p *Pool) recover(ctx context.Context) {
-	failed, err := p.store.Recover(ctx)
+	failed, requeued, err := p.store.Recover(ctx)
 	if err != nil && ctx.Err() == nil {
 		p.log.Error("job recovery failed", "error", err)
+	}
+	if requeued > 0 {
+		p.Notify()
 	}
 	for i := range failed {
 		p.settle(ctx, &failed[i])
@@ -117,21 +175,33 @@ func (p *Pool) recover(ctx context.Context) {
 // settles it instead.
 const settleGrace = 10 * time.Second
 
+// work runs jobs as worker until ctx ends. It claims until the queue is empty and then
+// waits to be woken; each successful claim wakes the next idle worker, so a burst of
+// submissions spreads over as many workers as it needs, and an empty queue costs one
+// claim per burst rather than one per worker and second.
 func (p *Pool) work(ctx context.Context, worker string) {
-	for ctx.Err() == nil {
-		j, err := p.store.Claim(ctx, worker, p.lease)
-		if err != nil && ctx.Err() == nil {
-			p.log.Error("job claim failed", "error", err)
+	for {
+		p.idle.Add(1)
+		select {
+		case <-ctx.Done():
+			p.idle.Add(-1)
+			return
+		case <-p.wake:
 		}
-		if j == nil {
-			select {
-			case <-ctx.Done():
-			case <-p.wake:
-			case <-time.After(time.Second):
+		p.idle.Add(-1)
+
+		for ctx.Err() == nil {
+			j, err := p.store.Claim(ctx, worker, p.lease)
+			if err != nil && ctx.Err() == nil {
+				// The queue check retries within a few seconds if jobs are waiting.
+				p.log.Error("job claim failed", "error", err)
 			}
-			continue
+			if j == nil {
+				break
+			}
+			p.Notify()
+			p.runOne(ctx, j, worker)
 		}
-		p.runOne(ctx, j, worker)
 	}
 }
 

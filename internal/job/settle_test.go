@@ -58,8 +58,17 @@ func TestRecoverySettlesJobsLeftUnsettled(t *testing.T) {
 		done := make(chan struct{})
 		go func() { pool.Run(ctx); close(done) }()
 
+		// Wait for the settlement to be recorded, not just begun: stopping the pool between
+		// Settle and MarkSettled would leave the job unsettled for the next start.
 		deadline := time.Now().Add(10 * time.Second)
-		for rec.count(ids[0]) == 0 && time.Now().Before(deadline) {
+		for time.Now().Before(deadline) {
+			j, err := store.Get(context.Background(), ids[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.SettledAt != 0 {
+				break
+			}
 			time.Sleep(20 * time.Millisecond)
 		}
 		cancel()

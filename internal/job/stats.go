@@ -22,3 +22,15 @@ func (s *Store) CountByStatus(ctx context.Context) ([]StatusCount, error) {
 	}
 	return out, nil
 }
+
+// ClaimStats counts what a store's workers asked of the database since the store was made.
+type ClaimStats struct {
+	Claims int64 // Claim transactions
+	Empty  int64 // of those, the ones that found no queued job
+	Checks int64 // HasQueued reads
+}
+
+// ClaimStats returns the counts so far, for tests, benchmarks and the log at shutdown.
+func (s *Store) ClaimStats() ClaimStats {
+	return ClaimStats{Claims: s.claims.Load(), Empty: s.empty.Load(), Checks: s.checks.Load()}
+}
