@@ -216,8 +216,10 @@ func delivered(err error, got, want int) error {
 }
 
 // throttle passes progress on to the job, but not more than the page needs: a new message
-// at once, a new percentage at most once a second, and the same state every three seconds
-// (which keeps the job's lease and notices a cancellation soon).
+// at once, a new percentage at most every two seconds, and the same state every three
+// seconds (which keeps the job's lease and notices a cancellation soon). Each is a write to
+// the jobs table; with hundreds of jobs in flight, a percentage a second was most of the
+// database's writes (issue 8).
 type throttle struct {
 	mu     sync.Mutex
 	report func(int, string)
@@ -232,7 +234,7 @@ func (t *throttle) send(pct int, msg string, force bool) {
 	defer t.mu.Unlock()
 	since := t.now().Sub(t.last)
 	switch {
-	case force, msg != t.msg, pct != t.pct && since >= time.Second, since >= 3*time.Second:
+	case force, msg != t.msg, pct != t.pct && since >= 2*time.Second, since >= 3*time.Second:
 	default:
 		return
 	}
