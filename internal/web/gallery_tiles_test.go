@@ -97,3 +97,25 @@ func TestGalleryJSONMatchesPlainEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestAssetURLsAreWrittenIntoPages checks the asset calls replaced when the templates are
+// parsed: every page links its styles, icon and script by content hash.
+func TestAssetURLsAreWrittenIntoPages(t *testing.T) {
+	v, err := loadViews()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := v.pages["login"].Execute(&b, page{Title: "Sign in", Data: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"app.css", "icon.svg", "app.js"} {
+		want := `"/static/` + name + `?v=` + v.hashes[name] + `"`
+		if v.hashes[name] == "" || !strings.Contains(b.String(), want) {
+			t.Errorf("the page does not link %s as %s", name, want)
+		}
+	}
+	if strings.Contains(b.String(), "asset") {
+		t.Error("an asset call was left in the page")
+	}
+}

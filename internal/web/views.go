@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -55,20 +56,47 @@ func loadViews() (*views, error) {
 	if err != nil {
 		return nil, err
 	}
+	partials, err := fs.Glob(templateFS, "templates/_*.html")
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range names {
 		base := path.Base(name)
 		if base == "layout.html" || strings.HasPrefix(base, "_") {
 			continue
 		}
 		// Files named _*.html hold partials every page may use, such as the admin menu.
-		t, err := template.New("layout.html").Funcs(funcs).
-			ParseFS(templateFS, "templates/layout.html", "templates/_*.html", name)
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", base, err)
+		t := template.New("layout.html").Funcs(funcs)
+		for _, file := range append([]string{"templates/layout.html", name}, partials...) {
+			if err := v.parse(t, file); err != nil {
+				return nil, fmt.Errorf("parse %s: %w", base, err)
+			}
 		}
 		v.pages[strings.TrimSuffix(base, ".html")] = t
 	}
 	return v, nil
+}
+
+// assetCall is a template's {{asset "name"}} with a constant name.
+var assetCall = regexp.MustCompile(`\{\{\s*asset\s+"([A-Za-z0-9._-]+)"\s*\}\}`)
+
+// parse adds file to t as a template named by its base name. Each {{asset "name"}} is
+// replaced by the asset's URL before parsing: the URLs are fixed once the server starts,
+// and every call in the layout cost each page a reflective call and its escapers (issue 8).
+// The URL still lands in the template as text, where html/template checks its context.
+func (v *views) parse(t *template.Template, file string) error {
+	b, err := templateFS.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	text := assetCall.ReplaceAllStringFunc(string(b), func(call string) string {
+		return v.asset(assetCall.FindStringSubmatch(call)[1])
+	})
+	if name := path.Base(file); name != t.Name() {
+		t = t.New(name)
+	}
+	_, err = t.Parse(text)
+	return err
 }
 
 // hashStatic computes a short content hash per static file for cache-busting URLs.
