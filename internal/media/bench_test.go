@@ -140,3 +140,31 @@ func BenchmarkOptimize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkThumbnail1024 measures the 256-pixel thumbnail of a 1024x1024 photo in each
+// form the decoders hand over: NRGBA (PNG), RGBA (the engine, opaque PNG) and YCbCr (JPEG).
+func BenchmarkThumbnail1024(b *testing.B) {
+	src := photo1024(b)
+	nrgba := image.NewNRGBA(src.Bounds())
+	draw.Draw(nrgba, nrgba.Rect, src, image.Point{}, draw.Src)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, src, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	ycc, err := jpeg.Decode(&buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sources := []struct {
+		name string
+		img  image.Image
+	}{{"nrgba", nrgba}, {"rgba", src}, {"ycbcr", ycc}}
+	for _, s := range sources {
+		b.Run(s.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Thumbnail(s.img, 256)
+			}
+		})
+	}
+}
