@@ -41,11 +41,14 @@ type User struct {
 	TOTPEnabled   bool      `db:"totp_enabled"`
 	CreatedAt     int64     `db:"created_at"`
 	UpdatedAt     int64     `db:"updated_at"`
+	// GalleryVersion counts every change to the user's images (gallery.Gallery); read with
+	// the session, it lets the gallery answer from its caches without asking again.
+	GalleryVersion int64 `db:"gallery_version"`
 }
 
 const userColumns = `id, email, username, password_hash, role, status, email_verified,
 	plan_id, credits, next_reset_at, failed_logins, locked_until, last_login_at,
-	totp_enabled, created_at, updated_at`
+	totp_enabled, created_at, updated_at, gallery_version`
 
 // Hasher hashes and checks passwords; it is the password package's Hasher.
 type Hasher interface {
@@ -202,13 +205,14 @@ func scanUser(row interface{ Scan(...any) error }, u *User) error {
 // session lookup reads them beside the session (session.Store.LookupWithUser).
 const JoinedColumns = `u.id, u.email, u.username, u.password_hash, u.role, u.status,
 	u.email_verified, u.plan_id, u.credits, u.next_reset_at, u.failed_logins, u.locked_until,
-	u.last_login_at, u.totp_enabled, u.created_at, u.updated_at`
+	u.last_login_at, u.totp_enabled, u.created_at, u.updated_at, u.gallery_version`
 
 // ScanTargets returns where each of JoinedColumns lands in u, in order.
 func ScanTargets(u *User) []any {
 	return []any{&u.ID, &u.Email, &u.Username, &u.PasswordHash, &u.Role, &u.Status,
 		&u.EmailVerified, &u.PlanID, &u.Credits, &u.NextResetAt, &u.FailedLogins,
-		&u.LockedUntil, &u.LastLoginAt, &u.TOTPEnabled, &u.CreatedAt, &u.UpdatedAt}
+		&u.LockedUntil, &u.LastLoginAt, &u.TOTPEnabled, &u.CreatedAt, &u.UpdatedAt,
+		&u.GalleryVersion}
 }
 
 // ByEmail returns the user with the (normalised) address, or database.ErrNotFound.

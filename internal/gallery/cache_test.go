@@ -2,6 +2,7 @@ package gallery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -130,4 +131,86 @@ func TestConcurrentAddsForOneUser(t *testing.T) {
 			t.Fatalf("listed %v images (%v), want %d", pg, err, n)
 		}
 	})
+}
+
+// TestSeenReadsFollowTheVersion reads an image, its thumbnail and a listing through
+// GetSeen, OpenThumb and ListSeen under the gallery version a session would have read,
+// deletes the image on another instance, and checks that the next reads, under the new
+// version, no longer find it; a caller still holding the old version is the only one who
+// may, as a request that started before the delete.
+func TestSeenReadsFollowTheVersion(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		one, blobs, u := setup(t, db)
+		two := gallery.New(db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		im := add(t, two, blobs, u[0], 1, "a lighthouse")
+		version := func() int64 {
+			t.Helper()
+			var v int64
+			q := db.Rebind(`SELECT gallery_version FROM users WHERE id = ?`)
+			if err := db.GetContext(ctx, &v, q, u[0]); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+
+		v := version()
+		for range 2 { // the second round is served from the caches
+			got, err := one.GetSeen(ctx, u[0], v, im.ID)
+			if err != nil || got.Prompt != "a lighthouse" {
+				t.Fatalf("GetSeen = %+v, %v", got, err)
+			}
+			f, err := one.OpenThumb(ctx, got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(f)
+			f.Close()
+			if string(b) != "bytes of "+im.ThumbKey {
+				t.Fatalf("thumbnail reads %q", b)
+			}
+			pg, err := one.ListSeen(ctx, u[0], v, gallery.Filter{}, 1, 10)
+			if err != nil || pg.Total != 1 {
+				t.Fatalf("ListSeen = %+v, %v", pg, err)
+			}
+		}
+		if _, err := one.GetSeen(ctx, u[1], v, im.ID); !errors.Is(err, gallery.ErrNotFound) {
+			t.Fatalf("another user's GetSeen = %v, want not found", err)
+		}
+
+		if err := two.Delete(ctx, u[0], im.ID); err != nil {
+			t.Fatal(err)
+		}
+		now := version()
+		if now == v {
+			t.Fatal("deleting an image left the gallery version as it was")
+		}
+		if _, err := one.GetSeen(ctx, u[0], now, im.ID); !errors.Is(err, gallery.ErrNotFound) {
+			t.Fatalf("GetSeen after the delete = %v, want not found", err)
+		}
+		if pg, err := one.ListSeen(ctx, u[0], now, gallery.Filter{}, 1, 10); err != nil ||
+			pg.Total != 0 {
+			t.Fatalf("ListSeen after the delete = %+v, %v", pg, err)
+		}
+	})
+}
+
+// TestCachedImagesAreCopies checks that changing an image a caller received does not
+// change what the next caller gets.
+func TestCachedImagesAreCopies(t *testing.T) {
+	db := dbtest.SQLite(t)
+	ctx := context.Background()
+	g, blobs, u := setup(t, db)
+	im := add(t, g, blobs, u[0], 1, "a quiet harbour")
+
+	for range 2 {
+		got, err := g.GetSeen(ctx, u[0], 1, im.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Prompt != "a quiet harbour" {
+			t.Fatalf("image shows %q", got.Prompt)
+		}
+		got.Prompt = "changed by a caller"
+	}
 }

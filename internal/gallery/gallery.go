@@ -4,9 +4,11 @@
 package gallery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -50,10 +52,18 @@ var ErrNotFound = fault.New(fault.NotFound, "That image does not exist.")
 
 // Gallery stores image records and their files.
 type Gallery struct {
-	db    *database.DB
-	blobs blob.Store
-	log   *slog.Logger
-	pages *lru.Cache[pageKey, *Page] // listings by the owner's gallery version
+	db     *database.DB
+	blobs  blob.Store
+	log    *slog.Logger
+	pages  *lru.Cache[pageKey, *Page]   // listings by the owner's gallery version
+	images *lru.Cache[imageKey, *Image] // single images, the same way
+	thumbs *lru.Cache[string, []byte]   // small thumbnail files by storage key
+}
+
+// imageKey names one cached image record, read under the owner's gallery version.
+type imageKey struct {
+	userID, version int64
+	id              string
 }
 
 // pageKey names one cached listing. version is the owner's users.gallery_version when it
@@ -74,13 +84,28 @@ const (
 	pageCachePrompts = 64 << 10
 )
 
+// Cache bounds for single images and thumbnails. A prompt is at most 2,000 characters
+// (generation.MaxPromptRunes), so the image records stay within 16 MB even at their
+// longest, and the thumbnails, 256-pixel WebP pictures, within 32 MB.
+const (
+	imageCacheSize = 1024
+	thumbCacheSize = 512
+	thumbCacheMax  = 64 << 10
+)
+
 // New returns a gallery over db and blobs.
 func New(db *database.DB, blobs blob.Store, log *slog.Logger) *Gallery {
-	pages, err := lru.New[pageKey, *Page](pageCacheSize)
+	return &Gallery{db: db, blobs: blobs, log: log, pages: mustLRU[pageKey, *Page](pageCacheSize),
+		images: mustLRU[imageKey, *Image](imageCacheSize),
+		thumbs: mustLRU[string, []byte](thumbCacheSize)}
+}
+
+func mustLRU[K comparable, V any](size int) *lru.Cache[K, V] {
+	c, err := lru.New[K, V](size)
 	if err != nil {
 		panic(err) // only for a size below one
 	}
-	return &Gallery{db: db, blobs: blobs, log: log, pages: pages}
+	return c
 }
 
 // Add records an image whose files are already stored.
@@ -171,6 +196,24 @@ func (p *Page) Pages() int {
 // shows: the storage keys, negative prompt and size are left empty (Get has them).
 func (g *Gallery) List(ctx context.Context, userID int64, f Filter, page, limit int) (
 	*Page, error) {
+	version, exists, err := g.version(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return g.list(ctx, userID, version, exists, f, page, limit)
+}
+
+// ListSeen is List for a caller who has read the owner's gallery version already, with
+// their account (account.User.GalleryVersion): the listing is at least as new as that
+// version, and comes from the cache without another query when it was read under it.
+func (g *Gallery) ListSeen(ctx context.Context, userID, version int64, f Filter, page,
+	limit int) (*Page, error) {
+	return g.list(ctx, userID, version, true, f, page, limit)
+}
+
+// list answers List under the owner's version, which is cached only when they exist.
+func (g *Gallery) list(ctx context.Context, userID, version int64, exists bool, f Filter,
+	page, limit int) (*Page, error) {
 	where, args := "user_id = ?", []any{userID}
 	if f.Model != "" {
 		where, args = where+" AND model = ?", append(args, f.Model)
@@ -187,11 +230,9 @@ func (g *Gallery) List(ctx context.Context, userID int64, f Filter, page, limit 
 	}
 
 	// A listing seen under the owner's current gallery version is still exact: reading
-	// that version is one point query against a count and a page of rows (issue 8).
-	version, exists, err := g.version(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
+	// that version is one point query, or none when the session read it (ListSeen),
+	// against a count and a page of rows (issue 8). A listing read after the version was
+	// is at least as new as it, so caching it under that version is safe.
 	key := pageKey{userID: userID, version: version, filter: f, page: page, limit: limit}
 	if pg, ok := g.pages.Get(key); ok {
 		return pg.clone(), nil
@@ -223,7 +264,7 @@ func (g *Gallery) read(ctx context.Context, userID int64, where string, args []a
 	q = g.db.Rebind(`SELECT ` + listColumns + ` FROM images WHERE ` + where +
 		` ORDER BY created_at DESC, id LIMIT ? OFFSET ?`)
 	args = append(args, limit, (page-1)*limit)
-	if out.Images, err = g.list(ctx, userID, limit, q, args...); err != nil {
+	if out.Images, err = g.rows(ctx, userID, limit, q, args...); err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
 	return out, nil
@@ -235,8 +276,8 @@ func (g *Gallery) read(ctx context.Context, userID int64, where string, args []a
 const listColumns = `id, job_id, prompt, model, engine, style, width, height, seed, format,
 	created_at`
 
-// list runs q, which selects listColumns of userID's images, reading up to capHint rows.
-func (g *Gallery) list(ctx context.Context, userID int64, capHint int, q string,
+// rows runs q, which selects listColumns of userID's images, reading up to capHint rows.
+func (g *Gallery) rows(ctx context.Context, userID int64, capHint int, q string,
 	args ...any) ([]Image, error) {
 	rows, err := g.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -275,6 +316,32 @@ func (g *Gallery) Get(ctx context.Context, userID int64, id string) (*Image, err
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
+	return g.get(ctx, userID, id)
+}
+
+// GetSeen is Get for a caller who has read the owner's gallery version already, as
+// ListSeen: an image read under that version is answered from the cache. A deleted image
+// is never served from it, since its deletion counted the version up.
+func (g *Gallery) GetSeen(ctx context.Context, userID, version int64, id string) (*Image,
+	error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	key := imageKey{userID: userID, version: version, id: id}
+	if im, ok := g.images.Get(key); ok {
+		c := *im
+		return &c, nil
+	}
+	im, err := g.get(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	c := *im
+	g.images.Add(key, &c)
+	return im, nil
+}
+
+func (g *Gallery) get(ctx context.Context, userID int64, id string) (*Image, error) {
 	var im Image
 	q := g.db.Rebind(`SELECT ` + imageColumns + ` FROM images WHERE id = ? AND user_id = ?`)
 	err := scanImage(g.db.QueryRowContext(ctx, q, id, userID), &im)
@@ -361,6 +428,30 @@ func (g *Gallery) Open(ctx context.Context, im *Image, thumb bool) (blob.File, i
 	}
 	return f, size, err
 }
+
+// OpenThumb returns im's thumbnail. Thumbnails never change, and are deleted only with
+// their image, which callers have just found (GetSeen), so the small ones are kept in
+// memory: a gallery page asks for fifty at once, and on S3 each would be a round trip.
+func (g *Gallery) OpenThumb(ctx context.Context, im *Image) (io.ReadSeekCloser, error) {
+	if b, ok := g.thumbs.Get(im.ThumbKey); ok {
+		return nopCloser{bytes.NewReader(b)}, nil
+	}
+	f, size, err := g.Open(ctx, im, true)
+	if err != nil || size > thumbCacheMax {
+		return f, err
+	}
+	defer f.Close()
+	b := make([]byte, size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("read thumbnail: %w", err)
+	}
+	g.thumbs.Add(im.ThumbKey, b)
+	return nopCloser{bytes.NewReader(b)}, nil
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }
 
 // Count returns how many images userID has.
 func (g *Gallery) Count(ctx context.Context, userID int64) (int, error) {

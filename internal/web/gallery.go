@@ -38,11 +38,12 @@ func (s *Server) showGalleryPage(w http.ResponseWriter, r *http.Request) {
 		size = galleryPageSize
 	}
 	f := gallery.Filter{Search: clip(r.URL.Query().Get("q"), 200)}
-	pg, err := s.Gallery.List(r.Context(), state(r).user.ID, f, pageNo, size)
+	out, err := s.listing(r, false, f, pageNo, size)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	pg := out.page
 
 	// The pager's links keep a page size that was asked for; the default stays implicit.
 	perPage := 0
@@ -51,8 +52,64 @@ func (s *Server) showGalleryPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "gallery", "Gallery", map[string]any{
 		"Page": pg, "Query": f.Search, "Prev": pageNo - 1,
-		"Next": nextPage(pageNo, pg.Pages()), "PerPage": perPage, "Tiles": tiles(pg.Images),
+		"Next": nextPage(pageNo, pg.Pages()), "PerPage": perPage, "Tiles": out.tiles,
 	})
+}
+
+// galleryKey names a gallery listing as answered, the page's tiles or the API's body, for
+// one owner under one gallery version (gallery.ListSeen), so that a listing seen before is
+// answered again without reading or writing anything while the owner's images stay as
+// they were.
+type galleryKey struct {
+	api             bool
+	userID, version int64
+	filter          gallery.Filter
+	page, limit     int
+}
+
+// rendered is a listing as answered: the page for the gallery page's pager, with its
+// tiles, or the API's body.
+type rendered struct {
+	page  *gallery.Page
+	tiles template.HTML
+	body  []byte
+}
+
+// Bounds of s.renders: listings kept, and the size of one that may be kept, so the cache
+// stays under 20 MB whatever the prompts. A page of fifty short prompts is about 16 KB.
+const (
+	renderedKept = 256
+	renderedMax  = 64 << 10
+)
+
+// listing returns page pageNo of the signed-in user's gallery, limit to a page, rendered
+// for the API or the gallery page. Searches, rarely repeated, are not kept.
+func (s *Server) listing(r *http.Request, api bool, f gallery.Filter, pageNo, limit int) (
+	*rendered, error) {
+	u := state(r).user
+	key := galleryKey{api: api, userID: u.ID, version: u.GalleryVersion, filter: f,
+		page: pageNo, limit: limit}
+	if out, ok := s.renders.Get(key); ok {
+		return out, nil
+	}
+	pg, err := s.Gallery.ListSeen(r.Context(), u.ID, u.GalleryVersion, f, pageNo, limit)
+	if err != nil {
+		return nil, err
+	}
+
+	out := &rendered{page: pg}
+	size := 0
+	if api {
+		out.body = s.galleryJSON(pg)
+		size = len(out.body)
+	} else {
+		out.tiles = tiles(pg.Images)
+		size = len(out.tiles)
+	}
+	if strings.TrimSpace(f.Search) == "" && size <= renderedMax {
+		s.renders.Add(key, out)
+	}
+	return out, nil
 }
 
 // tiles writes the gallery's grid of links. It is built here rather than by ranging in the
@@ -87,7 +144,7 @@ func nextPage(cur, pages int) int {
 }
 
 func (s *Server) showImagePage(w http.ResponseWriter, r *http.Request) {
-	im, err := s.Gallery.Get(r.Context(), state(r).user.ID, r.PathValue("id"))
+	im, err := s.image(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -125,13 +182,13 @@ func (s *Server) listGalleryAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	f := gallery.Filter{Model: clip(q.Get("model"), 100), Style: clip(q.Get("style"), 40),
 		Search: clip(q.Get("search"), 200)}
-	pg, err := s.Gallery.List(r.Context(), state(r).user.ID, f, pageNo, limit)
+	out, err := s.listing(r, true, f, pageNo, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 
-	body := s.galleryJSON(pg)
+	body := out.body
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -205,13 +262,19 @@ type pagination struct {
 	HasPrev bool `json:"has_prev"`
 }
 
+// image returns the signed-in user's image named in the path, or gallery.ErrNotFound.
+func (s *Server) image(r *http.Request) (*gallery.Image, error) {
+	u := state(r).user
+	return s.Gallery.GetSeen(r.Context(), u.ID, u.GalleryVersion, r.PathValue("id"))
+}
+
 func (s *Server) serveThumb(w http.ResponseWriter, r *http.Request) {
-	im, err := s.Gallery.Get(r.Context(), state(r).user.ID, r.PathValue("id"))
+	im, err := s.image(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, _, err := s.Gallery.Open(r.Context(), im, true)
+	f, err := s.Gallery.OpenThumb(r.Context(), im)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -225,7 +288,7 @@ func (s *Server) serveThumb(w http.ResponseWriter, r *http.Request) {
 // download serves an image in the format asked for, converting when it differs from the
 // stored one. The file name is built from the id, never from the prompt.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
-	im, err := s.Gallery.Get(r.Context(), state(r).user.ID, r.PathValue("id"))
+	im, err := s.image(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -86,7 +86,8 @@ type Server struct {
 	ip      clientip.Resolver
 	views   *views
 	handler http.Handler
-	items   *lru.Cache[string, []byte] // encoded gallery API entries, see galleryJSON
+	items   *lru.Cache[string, []byte]        // encoded gallery API entries, see galleryJSON
+	renders *lru.Cache[galleryKey, *rendered] // gallery listings as answered, see listing
 
 	// mux and limits let middleware find a request's route, and the rate limit it names,
 	// before the route runs.
@@ -107,6 +108,9 @@ func New(d Deps) (*Server, error) {
 		views: v,
 	}
 	if s.items, err = lru.New[string, []byte](galleryItemsKept); err != nil {
+		return nil, err
+	}
+	if s.renders, err = lru.New[galleryKey, *rendered](renderedKept); err != nil {
 		return nil, err
 	}
 	mux, err := s.buildMux(s.routes())
