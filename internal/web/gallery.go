@@ -188,11 +188,9 @@ func (s *Server) listGalleryAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body := out.body
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	writeBody(w, http.StatusOK, out.body)
 }
 
 // galleryJSON writes the answer of GET /api/gallery: {"images": [...], "pagination": {...}}.
