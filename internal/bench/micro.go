@@ -210,11 +210,7 @@ func (r *rig) storeProviderImage(ctx context.Context, g *gallery.Gallery, data [
 	if err != nil {
 		return err
 	}
-	var full, thumb bytes.Buffer
-	if err := media.Encode(&full, res.Image, media.PNG, 0); err != nil {
-		return err
-	}
-	err = media.Encode(&thumb, media.Thumbnail(res.Image, generation.ThumbSide), media.WebP, 80)
+	full, thumb, err := generation.EncodePicture(res.Image, media.PNG, 0)
 	if err != nil {
 		return err
 	}
@@ -225,10 +221,10 @@ func (r *rig) storeProviderImage(ctx context.Context, g *gallery.Gallery, data [
 		Width: b.Dx(), Height: b.Dy(), Format: "png", SizeBytes: int64(full.Len()),
 		BlobKey: blob.NewKey("images", ".png"), ThumbKey: blob.NewKey("thumbs", ".webp"),
 		CreatedAt: time.Now().UnixMilli()}
-	if err := r.blobs.Put(ctx, im.BlobKey, &full); err != nil {
+	if err := r.blobs.Put(ctx, im.BlobKey, full); err != nil {
 		return err
 	}
-	if err := r.blobs.Put(ctx, im.ThumbKey, &thumb); err != nil {
+	if err := r.blobs.Put(ctx, im.ThumbKey, thumb); err != nil {
 		return err
 	}
 	return g.Add(ctx, im)

@@ -145,11 +145,7 @@ func renderPictures(n, side int) ([]picture, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render seed picture: %w", err)
 		}
-		var full, thumb bytes.Buffer
-		if err := media.Encode(&full, img, media.PNG, 0); err != nil {
-			return nil, err
-		}
-		err = media.Encode(&thumb, media.Thumbnail(img, generation.ThumbSide), media.WebP, 80)
+		full, thumb, err := generation.EncodePicture(img, media.PNG, 0)
 		if err != nil {
 			return nil, err
 		}

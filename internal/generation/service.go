@@ -1,7 +1,6 @@
 package generation
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -215,12 +214,9 @@ func (s *Service) renderOne(ctx context.Context, j *job.Job, p *Params, n uint32
 	if err != nil {
 		return "", err
 	}
-	var full, thumb bytes.Buffer
-	if err := media.Encode(&full, img, format, 90); err != nil {
-		return "", fmt.Errorf("encode image: %w", err)
-	}
-	if err := media.Encode(&thumb, media.Thumbnail(img, ThumbSide), media.WebP, 80); err != nil {
-		return "", fmt.Errorf("encode thumbnail: %w", err)
+	full, thumb, err := EncodePicture(img, format, 90)
+	if err != nil {
+		return "", err
 	}
 
 	im := &gallery.Image{
@@ -232,19 +228,7 @@ func (s *Service) renderOne(ctx context.Context, j *job.Job, p *Params, n uint32
 		ThumbKey:  blob.NewKey("thumbs", ".webp"),
 		CreatedAt: s.now().UnixMilli(),
 	}
-	if err := s.blobs.Put(ctx, im.BlobKey, &full); err != nil {
-		return "", err
-	}
-	if err := s.blobs.Put(ctx, im.ThumbKey, &thumb); err != nil {
-		_ = s.blobs.Delete(ctx, im.BlobKey)
-		return "", err
-	}
-	if err := s.gallery.Add(ctx, im); err != nil {
-		_ = s.blobs.Delete(ctx, im.BlobKey)
-		_ = s.blobs.Delete(ctx, im.ThumbKey)
-		return "", err
-	}
-	return im.ID, nil
+	return im.ID, s.keep(ctx, im, full, thumb)
 }
 
 // Settle charges what the job delivered and refunds the rest of its reservation.
