@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/account"
@@ -150,8 +151,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.SetCookie(w, &http.Cookie{Name: "sketchmaker_flash", Path: "/", MaxAge: -1})
 	}
 
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, p); err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	buf.Reset()
+	if err := t.Execute(buf, p); err != nil {
 		s.Log.Error("template failed", "template", name, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -159,6 +162,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	writeBody(w, status, buf.Bytes())
+}
+
+// pageBuffers hold rendered pages until they are written. A gallery page is about 20 KB,
+// which a new buffer reached by doubling ten times: the largest share of a page's garbage.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putPageBuffer gives buf back unless an unusual page grew it past a megabyte.
+func putPageBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		pageBuffers.Put(buf)
+	}
 }
 
 // writeBody writes a whole answer whose length is known. Saying the length spares a
