@@ -30,8 +30,8 @@ lint: ## go vet, staticcheck and an offline govulncheck
 
 # The packages whose micro-benchmarks `make bench` runs. The web package's benchmarks start
 # whole servers; the benchmark program measures those scenarios against the real binary.
-BENCH_PKGS ?= ./internal/engine ./internal/media ./internal/upload ./internal/password \
-	./internal/job ./internal/moderation
+BENCH_PKGS ?= ./internal/engine ./internal/media ./internal/pngcodec ./internal/upload \
+	./internal/password ./internal/job ./internal/moderation ./internal/gallery
 
 bench: ## measure the targets of issue 8 into bench/results.md (about 10 minutes; see README)
 	go build -trimpath -o bin/sketchmaker ./cmd/sketchmaker
