@@ -51,9 +51,18 @@ func benchPaths(b *testing.B, f func(b *testing.B)) {
 	})
 	if err := Library(); err != nil {
 		b.Logf("libpng is not loaded: %v", err)
+	} else {
+		b.Run("libpng", func(b *testing.B) {
+			skipDeflate = true
+			defer func() { skipDeflate = false }()
+			f(b)
+		})
+	}
+	if err := fastLibrary(); err != nil {
+		b.Logf("libdeflate is not loaded: %v", err)
 		return
 	}
-	b.Run("libpng", f)
+	b.Run("libdeflate", f)
 }
 
 // BenchmarkDecode decodes a provider's 1024x1024 photographic PNG.

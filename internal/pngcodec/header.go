@@ -98,3 +98,9 @@ func (h header) simple() bool {
 	}
 	return false
 }
+
+// fast reports whether decodeFast may take the file: a simple one (see simple) of 8-bit
+// RGB or RGBA, what providers send.
+func (h header) fast() bool {
+	return h.simple() && h.depth == 8 && (h.colour == colourRGB || h.colour == colourRGBA)
+}

@@ -174,7 +174,7 @@ func noise(w, h int, translucent bool, seed uint64) *image.NRGBA {
 }
 
 // withLibrary runs f once with each decoder this machine has: image/png always, libpng
-// when it is loaded.
+// when it is loaded, and the fast path when libdeflate is.
 func withLibrary(t *testing.T, f func(t *testing.T)) {
 	t.Run("image-png", func(t *testing.T) {
 		forceStdlib = true
@@ -183,7 +183,16 @@ func withLibrary(t *testing.T, f func(t *testing.T)) {
 	})
 	if err := Library(); err != nil {
 		t.Logf("libpng is not loaded: %v", err)
+	} else {
+		t.Run("libpng", func(t *testing.T) {
+			skipDeflate = true
+			defer func() { skipDeflate = false }()
+			f(t)
+		})
+	}
+	if err := fastLibrary(); err != nil {
+		t.Logf("libdeflate is not loaded: %v", err)
 		return
 	}
-	t.Run("libpng", f)
+	t.Run("libdeflate", f)
 }

@@ -58,54 +58,60 @@ var (
 
 // load opens libpng on first use and binds its functions; it returns why it could not.
 func load() error {
-	loadOnce.Do(func() { loadErr = open() })
+	loadOnce.Do(func() {
+		loadErr = openLibrary("libpng", libNames, []symbol{
+			{&beginRead, "png_image_begin_read_from_memory"},
+			{&finishRead, "png_image_finish_read"},
+			{&imageFree, "png_image_free"},
+		})
+	})
 	return loadErr
 }
 
-func open() (err error) {
+// symbol is a C function for openLibrary to bind to the Go function fn points to.
+type symbol struct {
+	fn   any
+	name string
+}
+
+// openLibrary opens the first of names the system has and binds syms; what names the
+// library in errors.
+func openLibrary(what string, names []string, syms []symbol) (err error) {
 	// purego panics on what it cannot bind; a missing library is only slower.
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("bind libpng: %v", v)
+			err = fmt.Errorf("bind %s: %v", what, v)
 		}
 	}()
 	if !dynamicBinary() {
-		return errors.New("a statically linked program cannot load libpng")
+		return fmt.Errorf("a statically linked program cannot load %s", what)
 	}
-	lib, err := dlopen()
+	lib, err := dlopen(names)
 	if err != nil {
-		return err
+		return fmt.Errorf("load %s: %w", what, err)
 	}
 
-	syms := []struct {
-		fn   any
-		name string
-	}{
-		{&beginRead, "png_image_begin_read_from_memory"},
-		{&finishRead, "png_image_finish_read"},
-		{&imageFree, "png_image_free"},
-	}
 	for _, s := range syms {
 		addr, err := purego.Dlsym(lib, s.name)
 		if err != nil {
-			return fmt.Errorf("libpng has no %s (1.6 or later is needed): %w", s.name, err)
+			return fmt.Errorf("%s has no %s: %w", what, s.name, err)
 		}
 		purego.RegisterFunc(s.fn, addr)
 	}
 	return nil
 }
 
-// dlopen opens the first of libNames the system has.
-func dlopen() (uintptr, error) {
+// dlopen opens the first of names the system has.
+func dlopen(names []string) (uintptr, error) {
 	var errs []error
-	for _, name := range libNames {
+	for _, name := range names {
 		lib, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
 		if err == nil {
 			return lib, nil
 		}
 		errs = append(errs, err)
 	}
-	return 0, fmt.Errorf("load libpng: %w", errors.Join(errs...))
+	return 0, errors.Join(errs...)
 }
 
 // dynamicBinary reports whether this program was linked with the dynamic loader, which

@@ -1,5 +1,5 @@
-// Package pngcodec decodes PNG files with the system's libpng when it can and with the
-// standard library's image/png otherwise, and encodes them quickly.
+// Package pngcodec decodes PNG files with the system's libdeflate or libpng when it can and
+// with the standard library's image/png otherwise, and encodes them quickly.
 //
 // Go's image/png decoder took 43–48 ms on a provider's 1024x1024 picture, about as long as
 // Pillow's whole decode, resize and WebP encode, and its encoder 65 ms at BestSpeed (issue
@@ -13,6 +13,13 @@
 // fewer, not colour-mapped, and without a gamma other than sRGB's (libpng would correct
 // it, image/png does not). Everything else, and every file on a machine without the
 // library, goes to image/png, so the pixels never depend on the machine.
+//
+// Most of libpng's 27–31 ms on that picture is zlib's inflate. For the common file, 8-bit
+// RGB or RGBA without interlacing, decodeFast reads the chunks and reverses the row
+// filters in Go and leaves only the inflate to libdeflate 1.x, loaded the same way: 16–17
+// ms, about 1.7 times faster (inflate about 8 ms, unfiltering about 7). It refuses anything
+// unusual, such as transparency, an unknown critical chunk or data after the zlib stream,
+// and leaves it to libpng and image/png; so does a machine without libdeflate.
 //
 // Encoding does not use libpng, whose fast mode (no filter, zlib level 3) was slower than
 // image/png at BestSpeed; see encodeFast.
@@ -34,9 +41,12 @@ var ErrTooLarge = errors.New("png: too many pixels")
 // encodes in about half the time of the default level for files about a quarter larger.
 var fallback = png.Encoder{CompressionLevel: png.BestSpeed}
 
-// forceStdlib sends every file to image/png's decoder, so that tests cover the fallback on
-// machines that have libpng.
-var forceStdlib = false
+// forceStdlib sends every file to image/png's decoder, and skipDeflate every file past
+// the fast path to libpng, so that tests cover each decoder on machines that have them all.
+var (
+	forceStdlib = false
+	skipDeflate = false
+)
 
 // Library reports whether libpng is in use: nil when it is, or why it is not.
 func Library() error {
@@ -44,6 +54,15 @@ func Library() error {
 		return errors.New("png: image/png forced")
 	}
 	return load()
+}
+
+// fastLibrary reports whether libdeflate, and so the fast path, is in use: nil when it
+// is, or why it is not.
+func fastLibrary() error {
+	if forceStdlib || skipDeflate {
+		return errors.New("png: the fast path is switched off")
+	}
+	return loadDeflate()
 }
 
 // Decode decodes a PNG file. It refuses, before allocating the pixels, a file of more
@@ -59,6 +78,13 @@ func Decode(data []byte, maxPixels int64) (img image.Image, err error) {
 		return nil, fmt.Errorf("%w: %dx%d", ErrTooLarge, h.width, h.height)
 	}
 
+	if h.fast() && fastLibrary() == nil {
+		if img, err := decodeFast(data, h); err == nil {
+			return img, nil
+		}
+		// The fast path refuses whatever it does not expect; libpng and image/png
+		// decide on it.
+	}
 	if h.simple() && Library() == nil {
 		if img, err := decodeLib(data, h); err == nil {
 			return img, nil
