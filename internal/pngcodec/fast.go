@@ -12,6 +12,12 @@ import (
 // maxInflation is the most a deflate stream expands: 258 bytes for every two bits.
 const maxInflation = 1032
 
+// maxGather is the most image data, split over several IDAT chunks, that imageData
+// copies into one buffer for libdeflate, which inflates only whole buffers. A provider's
+// picture has a few megabytes; a large upload goes to libpng, which reads it as a stream,
+// rather than hold its compressed data twice.
+var maxGather = 8 << 20
+
 // Stages of imageData's walk through the chunks.
 const (
 	beforeIHDR = iota
@@ -47,26 +53,25 @@ func decodeFast(data []byte, h header) (image.Image, error) {
 		return nil, fmt.Errorf("png: %d bytes of image data cannot hold %dx%d pixels",
 			len(z), h.width, h.height)
 	}
-	raw := make([]byte, size)
+	// The pixels are inflated into the tail of the buffer that becomes the image, and
+	// each row is unfiltered into a scratch row before it is written near the head: the
+	// picture is held once, not twice, which matters for uploads of 16 megapixels.
+	hgt := int(h.height)
+	pixLen := 4 * w * hgt
+	buf := make([]byte, max(pixLen, int(size)))
+	raw := buf[len(buf)-int(size):]
 	if err := inflate(raw, z); err != nil {
 		return nil, err
 	}
-
-	r := image.Rect(0, 0, w, int(h.height))
-	if bpp == 4 {
-		m := image.NewNRGBA(r)
-		if err := unfilter(m.Pix, m.Stride, raw, rowLen, bpp); err != nil {
-			return nil, err
-		}
-		return m, nil
-	}
-	// RGB rows are unfiltered where they are, then spread out with an opaque alpha.
-	if err := unfilter(raw[1:], rowLen, raw, rowLen, bpp); err != nil {
+	if err := unfilterInto(buf[:pixLen], raw, w, bpp); err != nil {
 		return nil, err
 	}
-	m := image.NewRGBA(r)
-	expand(m.Pix, raw, w)
-	return m, nil
+
+	r := image.Rect(0, 0, w, hgt)
+	if bpp == 4 {
+		return &image.NRGBA{Pix: buf[:pixLen:pixLen], Stride: 4 * w, Rect: r}, nil
+	}
+	return &image.RGBA{Pix: buf[:pixLen:pixLen], Stride: 4 * w, Rect: r}, nil
 }
 
 // imageData walks the chunks of a file from its signature to IEND, checking each length
@@ -104,6 +109,9 @@ func imageData(data []byte) ([]byte, error) {
 			// The data of several IDAT chunks is copied into one buffer, as large as
 			// what is left of the file.
 			if !copied {
+				if len(idat)+len(rest) > maxGather {
+					return nil, errors.New("png: too much image data to gather for the fast path")
+				}
 				idat, copied = append(make([]byte, 0, len(idat)+len(rest)), idat...), true
 			}
 			idat = append(idat, body...)

@@ -415,3 +415,47 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 	})
 }
+
+// TestFastGathersLittle requires the fast path to refuse image data split over chunks
+// that would take more than maxGather to copy together, and Decode to read the file all
+// the same, and to decode the same data in one chunk, which needs no copy.
+func TestFastGathersLittle(t *testing.T) {
+	requireFast(t)
+	defer func(n int) { maxGather = n }(maxGather)
+	maxGather = 1 << 10
+
+	pic := noise(64, 64, false, 7)
+	rgb := make([]byte, 0, 64*64*3)
+	for i := 0; i < len(pic.Pix); i += 4 {
+		rgb = append(rgb, pic.Pix[i:i+3]...)
+	}
+	z := compress(filterRows(rgb, 64, 3, func(int) byte { return filterNone }))
+	if len(z) <= maxGather {
+		t.Fatalf("the image data is %d bytes, not more than %d", len(z), maxGather)
+	}
+	whole := rgbFile(64, 64, 3, chunk{"IDAT", z}, chunk{"IEND", nil})
+	parts := rgbFile(64, 64, 3, append(split(z, 512), chunk{"IEND", nil})...)
+
+	h, err := readHeader(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decodeFast(parts, h); err == nil {
+		t.Error("the fast path gathered more than maxGather bytes of image data")
+	}
+	want, err := png.Decode(bytes.NewReader(parts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(parts, 0)
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	sameImage(t, "split", got, want)
+
+	got, err = decodeFast(whole, h)
+	if err != nil {
+		t.Fatalf("one chunk: %v", err)
+	}
+	sameImage(t, "one chunk", got, want)
+}

@@ -14,15 +14,18 @@ const (
 	filterPaeth   = 4
 )
 
-// unfilter reverses the filters of the rows of raw, each a filter type byte and then
-// rowLen-1 bytes, of bpp bytes a pixel. It writes row y at dst[y*stride:]; dst may be
-// raw[1:] with a stride of rowLen, which unfilters in place.
-func unfilter(dst []byte, stride int, raw []byte, rowLen, bpp int) error {
-	n := rowLen - 1
-	prev := make([]byte, n) // the row above the first is zeros
+// unfilterInto reverses the filters of the rows of raw, each a filter type byte and then
+// w pixels of bpp bytes, and writes them to pix as the four-byte pixels of an image of
+// width w, an opaque alpha after each RGB pixel. raw may be the tail of pix's own array:
+// row y is read whole into a scratch row before row y of pix is written, and row y of
+// pix ends no later than row y+1 of raw begins when raw ends where pix's array does.
+func unfilterInto(pix, raw []byte, w, bpp int) error {
+	n := w * bpp
+	rowLen := 1 + n
+	scratch := make([]byte, 2*n)
+	prev, out := scratch[:n], scratch[n:] // the row above the first is zeros
 	for y := 0; (y+1)*rowLen <= len(raw); y++ {
 		cur := raw[y*rowLen+1 : (y+1)*rowLen]
-		out := dst[y*stride : y*stride+n]
 		switch f := raw[y*rowLen]; f {
 		case filterNone:
 			copy(out, cur)
@@ -37,7 +40,14 @@ func unfilter(dst []byte, stride int, raw []byte, rowLen, bpp int) error {
 		default:
 			return fmt.Errorf("png: row %d has the unknown filter type %d", y, f)
 		}
-		prev = out
+
+		dst := pix[y*4*w : (y+1)*4*w]
+		if bpp == 4 {
+			copy(dst, out)
+		} else {
+			expandRow(dst, out)
+		}
+		prev, out = out, prev
 	}
 	return nil
 }
@@ -117,16 +127,10 @@ func paeth(a, b, c int) int {
 	return pred
 }
 
-// expand writes the RGB rows of raw, each after its filter type byte, to pix as the
-// opaque pixels of an image.RGBA of width w.
-func expand(pix, raw []byte, w int) {
-	rowLen := 1 + 3*w
-	for y := 0; (y+1)*rowLen <= len(raw); y++ {
-		src := raw[y*rowLen+1 : (y+1)*rowLen]
-		dst := pix[y*4*w : (y+1)*4*w]
-		for len(src) >= 3 && len(dst) >= 4 {
-			dst[0], dst[1], dst[2], dst[3] = src[0], src[1], src[2], 0xff
-			src, dst = src[3:], dst[4:]
-		}
+// expandRow writes the RGB pixels of src to dst as opaque four-byte pixels.
+func expandRow(dst, src []byte) {
+	for len(src) >= 3 && len(dst) >= 4 {
+		dst[0], dst[1], dst[2], dst[3] = src[0], src[1], src[2], 0xff
+		src, dst = src[3:], dst[4:]
 	}
 }
