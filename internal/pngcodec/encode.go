@@ -122,9 +122,7 @@ func encodeFast(out io.Writer, w, h int, rs rows) error {
 	line[0] = filterUp
 	for y := range h {
 		rs.row(cur, y)
-		for i, v := range cur {
-			line[1+i] = v - prev[i]
-		}
+		filterRowUp(line[1:], cur, prev)
 		if _, err := zw.Write(line); err != nil {
 			return err
 		}
@@ -134,6 +132,28 @@ func encodeFast(out io.Writer, w, h int, rs rows) error {
 		return err
 	}
 	return cw.end()
+}
+
+// filterRowUp writes the Up filter of the row cur, whose row above is prev, to out, eight
+// bytes at a time: a byte-by-byte loop was a sixth of the encoder's time.
+func filterRowUp(out, cur, prev []byte) {
+	cur, prev = cur[:len(out)], prev[:len(out)]
+	i := 0
+	for ; i+8 <= len(out); i += 8 {
+		d := subBytes(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:]))
+		binary.LittleEndian.PutUint64(out[i:], d)
+	}
+	for ; i < len(out); i++ {
+		out[i] = cur[i] - prev[i]
+	}
+}
+
+// subBytes subtracts the eight bytes of y from those of x, each difference modulo 256:
+// setting each byte's top bit of x and clearing y's keeps a borrow from crossing into the
+// next byte, and the top bits are then put right.
+func subBytes(x, y uint64) uint64 {
+	const top = 0x8080808080808080
+	return ((x | top) - (y &^ top)) ^ ((x ^ ^y) & top)
 }
 
 // chunkWriter writes PNG chunks to w: the compressed image data it is given as IDAT

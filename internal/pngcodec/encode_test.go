@@ -226,3 +226,28 @@ func TestEncodeEmpty(t *testing.T) {
 		t.Error("an empty picture was encoded")
 	}
 }
+
+// TestBytewiseArithmetic requires subBytes and addBytes, which the Up filter and its
+// reversal use, to match subtraction and addition of each byte alone, on every pair of
+// byte values in every lane.
+func TestBytewiseArithmetic(t *testing.T) {
+	for a := range 256 {
+		for b := range 256 {
+			for lane := range 8 {
+				// The other lanes hold values that borrow and carry the most.
+				x := uint64(0xff00ff00ff00ff00)&^(0xff<<(8*lane)) | uint64(a)<<(8*lane)
+				y := uint64(0x00ff00ff00ff00ff)&^(0xff<<(8*lane)) | uint64(b)<<(8*lane)
+				diff, sum := subBytes(x, y), addBytes(x, y)
+				for k := range 8 {
+					xb, yb := byte(x>>(8*k)), byte(y>>(8*k))
+					if got := byte(diff >> (8 * k)); got != xb-yb {
+						t.Fatalf("subBytes(%#x, %#x) byte %d = %d, want %d", x, y, k, got, xb-yb)
+					}
+					if got := byte(sum >> (8 * k)); got != xb+yb {
+						t.Fatalf("addBytes(%#x, %#x) byte %d = %d, want %d", x, y, k, got, xb+yb)
+					}
+				}
+			}
+		}
+	}
+}
