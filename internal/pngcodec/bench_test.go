@@ -44,25 +44,12 @@ func photo1024(t testing.TB) *image.RGBA {
 
 // benchPaths runs f under each decoder and encoder this machine has.
 func benchPaths(b *testing.B, f func(b *testing.B)) {
-	b.Run("image-png", func(b *testing.B) {
-		forceStdlib = true
-		defer func() { forceStdlib = false }()
-		f(b)
-	})
-	if err := Library(); err != nil {
-		b.Logf("libpng is not loaded: %v", err)
-	} else {
-		b.Run("libpng", func(b *testing.B) {
-			skipDeflate = true
-			defer func() { skipDeflate = false }()
+	for _, p := range decoderPaths(b) {
+		b.Run(p.name, func(b *testing.B) {
+			defer p.choose()()
 			f(b)
 		})
 	}
-	if err := fastLibrary(); err != nil {
-		b.Logf("libdeflate is not loaded: %v", err)
-		return
-	}
-	b.Run("libdeflate", f)
 }
 
 // BenchmarkDecode decodes a provider's 1024x1024 photographic PNG.

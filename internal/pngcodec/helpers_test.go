@@ -173,26 +173,41 @@ func noise(w, h int, translucent bool, seed uint64) *image.NRGBA {
 	return m
 }
 
-// withLibrary runs f once with each decoder this machine has: image/png always, libpng
-// when it is loaded, and the fast path when libdeflate is.
-func withLibrary(t *testing.T, f func(t *testing.T)) {
-	t.Run("image-png", func(t *testing.T) {
+// decoderPath is one way this package may decode a file, with how to make a test take it.
+type decoderPath struct {
+	name   string
+	choose func() (undo func())
+}
+
+// decoderPaths returns the decoders this machine has: image/png always, libpng when it is
+// loaded, and the fast path when libdeflate is.
+func decoderPaths(tb testing.TB) []decoderPath {
+	paths := []decoderPath{{"image-png", func() func() {
 		forceStdlib = true
-		defer func() { forceStdlib = false }()
-		f(t)
-	})
+		return func() { forceStdlib = false }
+	}}}
 	if err := Library(); err != nil {
-		t.Logf("libpng is not loaded: %v", err)
+		tb.Logf("libpng is not loaded: %v", err)
 	} else {
-		t.Run("libpng", func(t *testing.T) {
+		paths = append(paths, decoderPath{"libpng", func() func() {
 			skipDeflate = true
-			defer func() { skipDeflate = false }()
+			return func() { skipDeflate = false }
+		}})
+	}
+	if err := fastLibrary(); err != nil {
+		tb.Logf("libdeflate is not loaded: %v", err)
+	} else {
+		paths = append(paths, decoderPath{"libdeflate", func() func() { return func() {} }})
+	}
+	return paths
+}
+
+// withLibrary runs f once with each decoder this machine has.
+func withLibrary(t *testing.T, f func(t *testing.T)) {
+	for _, p := range decoderPaths(t) {
+		t.Run(p.name, func(t *testing.T) {
+			defer p.choose()()
 			f(t)
 		})
 	}
-	if err := fastLibrary(); err != nil {
-		t.Logf("libdeflate is not loaded: %v", err)
-		return
-	}
-	t.Run("libdeflate", f)
 }

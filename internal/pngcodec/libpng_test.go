@@ -39,19 +39,27 @@ func TestImageLayout(t *testing.T) {
 // TestLibraryLoads fails when the system has libpng and this package did not load it,
 // which would silently leave every file to image/png.
 func TestLibraryLoads(t *testing.T) {
+	found := requireSystemLibrary(t, "libpng16.so.16")
+	if err := Library(); err != nil {
+		t.Fatalf("the system has %v but it was not loaded: %v", found, err)
+	}
+}
+
+// requireSystemLibrary returns where the system keeps the shared library soname, and
+// skips the test when it has none.
+func requireSystemLibrary(t *testing.T, soname string) []string {
+	t.Helper()
 	var found []string
 	for _, dir := range []string{"/lib", "/usr/lib", "/lib64", "/usr/lib64"} {
-		for _, pattern := range []string{"libpng16.so.16", "*/libpng16.so.16"} {
+		for _, pattern := range []string{soname, "*/" + soname} {
 			m, _ := filepath.Glob(filepath.Join(dir, pattern))
 			found = append(found, m...)
 		}
 	}
 	if len(found) == 0 {
-		t.Skip("this system has no libpng16.so.16")
+		t.Skip("this system has no " + soname)
 	}
-	if err := Library(); err != nil {
-		t.Fatalf("the system has %v but it was not loaded: %v", found, err)
-	}
+	return found
 }
 
 // TestLibpngMessage passes libpng's own words on in the error.
