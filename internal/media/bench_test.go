@@ -10,13 +10,15 @@ import (
 	"testing"
 
 	"golang.org/x/image/draw"
+
+	"github.com/sketchmaker/sketchmaker/internal/shareddata"
 )
 
 // photo1024 returns a real camera photo scaled to 1024x1024: photographic content for
 // encoder benchmarks.
 func photo1024(b *testing.B) image.Image {
 	b.Helper()
-	src, err := jpeg.Decode(bytes.NewReader(readShared(b, "photos", "gps-DSCN0010.jpg")))
+	src, err := jpeg.Decode(bytes.NewReader(shareddata.Read(b, "photos", "gps-DSCN0010.jpg")))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,8 +29,8 @@ func photo1024(b *testing.B) image.Image {
 
 // BenchmarkRefuseBomb measures refusing each decompression bomb from its header.
 func BenchmarkRefuseBomb(b *testing.B) {
-	for _, path := range sharedFiles(b, "attacks", "bomb_*") {
-		data := readShared(b, "attacks", filepath.Base(path))
+	for _, path := range shareddata.Files(b, "attacks", "bomb_*") {
+		data := shareddata.Read(b, "attacks", filepath.Base(path))
 		b.Run(filepath.Base(path), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -42,7 +44,7 @@ func BenchmarkRefuseBomb(b *testing.B) {
 
 // BenchmarkAcceptTiny measures the whole pipeline on the smallest valid upload.
 func BenchmarkAcceptTiny(b *testing.B) {
-	data := readShared(b, "attacks", "valid_tiny.png")
+	data := shareddata.Read(b, "attacks", "valid_tiny.png")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Clean(bytes.NewReader(data), "tiny.png", Limits{}); err != nil {
@@ -53,7 +55,7 @@ func BenchmarkAcceptTiny(b *testing.B) {
 
 // BenchmarkCleanPhoto measures cleaning a real 640x480 camera photo with EXIF and GPS.
 func BenchmarkCleanPhoto(b *testing.B) {
-	data := readShared(b, "photos", "gps-DSCN0010.jpg")
+	data := shareddata.Read(b, "photos", "gps-DSCN0010.jpg")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Clean(bytes.NewReader(data), "photo.jpg", Limits{}); err != nil {

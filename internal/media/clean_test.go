@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	xwebp "golang.org/x/image/webp"
+
+	"github.com/sketchmaker/sketchmaker/internal/shareddata"
 )
 
 // decodeAs decodes cleaned bytes with the plain decoder of their format.
@@ -38,10 +40,10 @@ func decodeAs(t testing.TB, f Format, data []byte) image.Image {
 }
 
 func TestCleanAcceptsEveryPhoto(t *testing.T) {
-	for _, path := range sharedFiles(t, "photos", "*.jpg") {
+	for _, path := range shareddata.Files(t, "photos", "*.jpg") {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			data := readShared(t, "photos", name)
+			data := shareddata.Read(t, "photos", name)
 			c, err := Clean(bytes.NewReader(data), name, Limits{})
 			if err != nil {
 				t.Fatalf("refused: %v", err)
@@ -64,7 +66,7 @@ func TestCleanAcceptsEveryPhoto(t *testing.T) {
 
 func TestCleanTurnsPhotosUpright(t *testing.T) {
 	cleanPhoto := func(name string) (*Cleaned, image.Image) {
-		data := readShared(t, "photos", name)
+		data := shareddata.Read(t, "photos", name)
 		c, err := Clean(bytes.NewReader(data), name, Limits{})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -254,7 +256,7 @@ func TestCleanAttacks(t *testing.T) {
 
 	for _, tc := range cases {
 		t.Run(tc.file+" as "+tc.name, func(t *testing.T) {
-			data := readShared(t, "attacks", tc.file)
+			data := shareddata.Read(t, "attacks", tc.file)
 			c, err := Clean(bytes.NewReader(data), tc.name, Limits{})
 			if tc.status == 0 {
 				if err != nil {
@@ -279,8 +281,8 @@ func TestCleanAttacks(t *testing.T) {
 }
 
 func TestBombsAreRefusedBeforeDecoding(t *testing.T) {
-	for _, path := range sharedFiles(t, "attacks", "bomb_*") {
-		data := readShared(t, "attacks", filepath.Base(path))
+	for _, path := range shareddata.Files(t, "attacks", "bomb_*") {
+		data := shareddata.Read(t, "attacks", filepath.Base(path))
 		var err error
 		allocated := allocatedBy(func() {
 			_, err = Clean(bytes.NewReader(data), "", Limits{})
@@ -403,7 +405,7 @@ func TestDecodeLimited(t *testing.T) {
 		t.Fatalf("%v %q %v", img.Bounds(), f, err)
 	}
 
-	_, _, err = DecodeLimited(readShared(t, "attacks", "gif_as.png"), Limits{})
+	_, _, err = DecodeLimited(shareddata.Read(t, "attacks", "gif_as.png"), Limits{})
 	if asError(t, err).Status != 415 {
 		t.Fatalf("gif: %v", err)
 	}
@@ -466,7 +468,7 @@ func FuzzDisplayName(f *testing.F) {
 func FuzzClean(f *testing.F) {
 	for _, name := range []string{"valid_tiny.png", "exif_gps.jpg", "exif_gps.png",
 		"exif_gps.webp", "truncated.png", "gif_as.png", "bomb_30000x30000.jpg"} {
-		f.Add(readShared(f, "attacks", name), name)
+		f.Add(shareddata.Read(f, "attacks", name), name)
 	}
 	f.Add(withPNGChunk(encodePNG(f, pattern(3, 2)), "eXIf", tiffWithOrientation(6)), "o.png")
 
@@ -491,8 +493,8 @@ func FuzzClean(f *testing.F) {
 // FuzzDecodeLimited checks that provider results of any shape are decoded or refused with
 // a 4xx.
 func FuzzDecodeLimited(f *testing.F) {
-	f.Add(readShared(f, "attacks", "valid_tiny.png"))
-	f.Add(readShared(f, "attacks", "bomb_50000x50000.png"))
+	f.Add(shareddata.Read(f, "attacks", "valid_tiny.png"))
+	f.Add(shareddata.Read(f, "attacks", "bomb_50000x50000.png"))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x02"))
 
 	lim := Limits{MaxBytes: 1 << 20, MaxSide: 512, MaxPixels: 1 << 16}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sketchmaker/sketchmaker/internal/shareddata"
 )
 
 func TestTIFFOrientation(t *testing.T) {
@@ -52,7 +54,7 @@ func TestOrientationOfSharedPhotos(t *testing.T) {
 		"orientation-portrait_5.jpg": 5, "Canon_40D.jpg": 1, "gps-DSCN0010.jpg": 1,
 	}
 	for name, o := range want {
-		if got := exifOrientation(JPEG, readShared(t, "photos", name)); got != o {
+		if got := exifOrientation(JPEG, shareddata.Read(t, "photos", name)); got != o {
 			t.Errorf("%s: orientation %d, want %d", name, got, o)
 		}
 	}
@@ -60,7 +62,7 @@ func TestOrientationOfSharedPhotos(t *testing.T) {
 
 func TestExifBlocksAreFound(t *testing.T) {
 	for _, name := range []string{"exif_gps.jpg", "exif_gps.png", "exif_gps.webp"} {
-		data := readShared(t, "attacks", name)
+		data := shareddata.Read(t, "attacks", name)
 		f, err := Sniff(data)
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +85,7 @@ func TestExifBlocksAreFound(t *testing.T) {
 
 func TestExifWalkersSurviveDamage(t *testing.T) {
 	for _, path := range []string{"exif_gps.jpg", "exif_gps.png", "exif_gps.webp"} {
-		data := readShared(t, "attacks", filepath.Base(path))
+		data := shareddata.Read(t, "attacks", filepath.Base(path))
 		f, _ := Sniff(data)
 		for cut := 0; cut < len(data); cut++ {
 			if o := exifOrientation(f, data[:cut]); o != 1 {

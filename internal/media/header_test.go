@@ -10,6 +10,8 @@ import (
 	"io"
 	"path/filepath"
 	"testing"
+
+	"github.com/sketchmaker/sketchmaker/internal/shareddata"
 )
 
 func TestReadHeaderTellsWhatThePixelsWillTake(t *testing.T) {
@@ -48,7 +50,7 @@ func TestReadHeaderTellsWhatThePixelsWillTake(t *testing.T) {
 }
 
 func TestReadHeaderOfWebP(t *testing.T) {
-	data := readShared(t, "attacks", "exif_gps.webp")
+	data := shareddata.Read(t, "attacks", "exif_gps.webp")
 	h, err := ReadHeader(bytes.NewReader(data), "photo.webp", Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +75,8 @@ func TestReadHeaderRefusesWhatCleanRefuses(t *testing.T) {
 		"huge.png":      encodePNG(t, pattern(300, 10)),
 		"animated.webp": animatedWebPHeader(),
 	}
-	for _, path := range sharedFiles(t, "attacks", "bomb_*") {
-		files[filepath.Base(path)] = readShared(t, "attacks", filepath.Base(path))
+	for _, path := range shareddata.Files(t, "attacks", "bomb_*") {
+		files[filepath.Base(path)] = shareddata.Read(t, "attacks", filepath.Base(path))
 	}
 	lim := Limits{MaxSide: 200}
 	for name, data := range files {

@@ -8,36 +8,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"os"
-	"path/filepath"
 	"testing"
 )
-
-// testdata is the shared folder of real inputs, relative to this package.
-var testdata = filepath.Join("..", "..", "..", "shared", "testdata")
-
-// readShared reads a file of the shared test data, or skips the test when it is absent.
-func readShared(t testing.TB, parts ...string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(append([]string{testdata}, parts...)...))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared test data is not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-// sharedFiles lists a folder of the shared test data, or skips.
-func sharedFiles(t testing.TB, dir, pattern string) []string {
-	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(testdata, dir, pattern))
-	if len(paths) == 0 {
-		t.Skipf("shared test data %s/%s is not available", dir, pattern)
-	}
-	return paths
-}
 
 // asError returns err as an *Error or fails the test.
 func asError(t testing.TB, err error) *Error {

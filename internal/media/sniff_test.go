@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/sketchmaker/sketchmaker/internal/shareddata"
 )
 
 func TestSniff(t *testing.T) {
@@ -70,7 +72,7 @@ func TestSniffSharedAttacks(t *testing.T) {
 		"gif_as.png": "GIF", "pdf_as.png": "PDF", "svg_script_as.png": "SVG",
 	}
 	for file, kind := range cases {
-		_, err := Sniff(readShared(t, "attacks", file))
+		_, err := Sniff(shareddata.Read(t, "attacks", file))
 		me := asError(t, err)
 		want := "only PNG, JPEG and WebP images are accepted; this file looks like " + kind
 		if me.Status != 415 || me.Message != want {

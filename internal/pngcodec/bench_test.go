@@ -2,38 +2,21 @@ package pngcodec
 
 import (
 	"bytes"
-	"errors"
 	"image"
 	"image/jpeg"
 	"image/png"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"golang.org/x/image/draw"
+
+	"github.com/sketchmaker/sketchmaker/internal/shareddata"
 )
-
-// testdata is the shared folder of real inputs, relative to this package.
-var testdata = filepath.Join("..", "..", "..", "shared", "testdata")
-
-// readShared reads a file of the shared test data, or skips the test when it is absent.
-func readShared(t testing.TB, parts ...string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(append([]string{testdata}, parts...)...))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared test data is not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
 
 // photo1024 returns a camera photo scaled to 1024x1024, as a provider's picture would be.
 func photo1024(t testing.TB) *image.RGBA {
 	t.Helper()
-	src, err := jpeg.Decode(bytes.NewReader(readShared(t, "photos", "gps-DSCN0010.jpg")))
+	src, err := jpeg.Decode(bytes.NewReader(shareddata.Read(t, "photos", "gps-DSCN0010.jpg")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sketchmaker/sketchmaker/internal/shareddata"
 )
 
 // decodeCase is a file for the decoders to agree on, and whether libpng should get it.
@@ -274,10 +276,7 @@ func checkDamaged(t *testing.T, name string, data []byte, img image.Image, err e
 // order, dimensions first: the bombs are refused without allocating their pixels, the
 // others decoded or refused.
 func TestAttackFiles(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join(testdata, "attacks", "*"))
-	if len(paths) == 0 {
-		t.Skip("shared test data is not available")
-	}
+	paths := shareddata.Files(t, "attacks", "*")
 	const maxPixels = 40_000_000 // media's default limit
 	pngs := 0
 	for _, path := range paths {
