@@ -144,11 +144,16 @@ func (f *Fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	}
 
 	// The first bytes say whether this is an image at all; anything else is dropped
-	// before the rest is read.
+	// before the rest is read. A request whose deadline passed is reported as such even
+	// when its body ended cleanly: under load, HTTP/2 can hand back the empty answer of a
+	// stream the deadline reset, which would otherwise read as a damaged image.
 	head := make([]byte, media.SniffLen)
 	n, err := io.ReadFull(res.Body, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read result: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("download result: %w", err)
 	}
 	if _, err := media.Sniff(head[:n]); err != nil {
 		return nil, fmt.Errorf("check result image: %w", err)
@@ -156,6 +161,9 @@ func (f *Fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	rest, err := io.ReadAll(io.LimitReader(res.Body, f.maxBytes+1-int64(n)))
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("download result: %w", err)
 	}
 	data := append(head[:n], rest...)
 	if int64(len(data)) > f.maxBytes {
