@@ -44,13 +44,29 @@ func (a *App) wireAccounts(cfg *config.Config, log *slog.Logger, db *database.DB
 			GoogleClientID: acc.GoogleClientID, GoogleClientSecret: acc.GoogleClientSecret,
 			GoogleIssuer: acc.GoogleIssuer}})
 
+	a.files = append(a.files, g)
 	mac := sha256.Sum256([]byte("account-codes:" + cfg.SecretKey))
 	a.Accounts.Configure(account.Extras{
-		Mailer: a.Mail, Sessions: a.Sessions, Files: g, Jobs: a.Jobs, Settings: a.Settings, Keys: ring,
+		Mailer: a.Mail, Sessions: a.Sessions, Files: &a.files, Jobs: a.Jobs,
+		Settings: a.Settings, Keys: ring,
 		MACKey: mac[:], SiteURL: site, Log: log,
 		Defaults: account.Rules{RequireVerification: acc.RequireVerification,
 			RequireApproval: acc.RequireApproval, RequireAdmin2FA: acc.RequireAdmin2FA},
 	})
+	return nil
+}
+
+// accountFiles deletes an account's files in each service that keeps some, stopping at
+// the first failure so that the account stays, and its deletion can be tried again.
+type accountFiles []account.FileRemover
+
+// DeleteAll deletes every file of userID.
+func (f *accountFiles) DeleteAll(ctx context.Context, userID int64) error {
+	for _, r := range *f {
+		if err := r.DeleteAll(ctx, userID); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

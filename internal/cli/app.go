@@ -60,6 +60,10 @@ type App struct {
 
 	// Training holds the upload pipeline and style training (issue 6).
 	Training *Training
+
+	// files deletes an account's files in every service that keeps some: the gallery,
+	// then, once wired, trainings and uploads.
+	files accountFiles
 }
 
 // Build opens the database, migrates it and wires the services. auditLines receives the

@@ -71,6 +71,8 @@ func (a *App) wireTraining(cfg *config.Config, log *slog.Logger, db *database.DB
 	a.Pool.RegisterTimeout(training.Kind, svc, trainingTimeLimit)
 	gen.UseStyles(svc)
 	a.Training = &Training{Uploads: ups, Service: svc}
+	// Trainings go before the uploads they were made from.
+	a.files = append(a.files, svc, ups)
 	return nil
 }
 

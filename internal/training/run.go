@@ -253,11 +253,17 @@ func (s *Service) keep(ctx context.Context, t *Training, out *Output) error {
 	}
 	t.WeightsKey, t.WeightsBytes, t.WeightsName = key, n, out.Weights.Name
 	if out.Config != nil {
-		if t.ConfigKey, _, err = s.store(ctx, *out.Config); err != nil {
-			return err
-		}
+		t.ConfigKey, _, err = s.store(ctx, *out.Config)
 	}
-	return s.saveResult(ctx, t)
+	if err == nil {
+		err = s.saveResult(ctx, t)
+	}
+	if err != nil {
+		// No record points at the files (the owner's account may have gone meanwhile).
+		s.dropFiles(ctx, t)
+		t.WeightsKey, t.ConfigKey = "", ""
+	}
+	return err
 }
 
 // store puts one produced file under a new random key, keeping its extension.

@@ -109,11 +109,15 @@ func (s *Service) appendLog(ctx context.Context, id, line string) {
 
 // saveResult records where a finished training's files are.
 func (s *Service) saveResult(ctx context.Context, t *Training) error {
-	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE trainings SET profile = ?,
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE trainings SET profile = ?,
 		weights_key = ?, weights_name = ?, weights_bytes = ?, config_key = ? WHERE id = ?`),
 		t.Profile, t.WeightsKey, t.WeightsName, t.WeightsBytes, t.ConfigKey, t.ID)
 	if err != nil {
 		return fmt.Errorf("save training result: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return errors.New("save training result: the training's record is gone " +
+			"(its account was deleted)")
 	}
 	return nil
 }
@@ -254,4 +258,32 @@ func (s *Service) Open(ctx context.Context, userID int64, id string,
 		return nil, 0, "", ErrNotFound
 	}
 	return f, n, name, err
+}
+
+// DeleteAll removes every training of userID and its trained files, for account deletion.
+// A training still running then finds no record to finish, and deletes what it stored.
+func (s *Service) DeleteAll(ctx context.Context, userID int64) error {
+	var gone []Training
+	q := s.DB.Rebind(`DELETE FROM trainings WHERE user_id = ?
+		RETURNING id, weights_key, config_key`)
+	if err := s.DB.SelectContext(ctx, &gone, q, userID); err != nil {
+		return fmt.Errorf("delete trainings: %w", err)
+	}
+	for i := range gone {
+		s.dropFiles(ctx, &gone[i])
+	}
+	return nil
+}
+
+// dropFiles deletes the trained files of t, whose record is gone or was never completed.
+// A failure leaves an orphan file nobody can reach; it is logged, not returned.
+func (s *Service) dropFiles(ctx context.Context, t *Training) {
+	for _, key := range []string{t.WeightsKey, t.ConfigKey} {
+		if key == "" {
+			continue
+		}
+		if err := s.Blobs.Delete(context.WithoutCancel(ctx), key); err != nil {
+			s.Log.Error("trained file not deleted", "training_id", t.ID, "error", err)
+		}
+	}
 }

@@ -315,6 +315,22 @@ func (s *Service) Discard(ctx context.Context, userID int64, ids []string) error
 	return nil
 }
 
+// DeleteAll removes every upload of userID and its files, for account deletion. The rows
+// go in one statement that names their files, so an upload stored meanwhile is either
+// deleted with its files or kept whole.
+func (s *Service) DeleteAll(ctx context.Context, userID int64) error {
+	var gone []*Upload
+	q := s.db.Rebind(`DELETE FROM uploads WHERE user_id = ?
+		RETURNING id, blob_key, thumb_key, preview_key`)
+	if err := s.db.SelectContext(ctx, &gone, q, userID); err != nil {
+		return fmt.Errorf("delete uploads: %w", err)
+	}
+	for _, u := range gone {
+		s.deleteBlobs(ctx, u)
+	}
+	return nil
+}
+
 // ids returns the ids of uploads.
 func ids(uploads []*Upload) []string {
 	out := make([]string, len(uploads))

@@ -2,11 +2,8 @@ package web_test
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -121,21 +118,6 @@ func newMailAppWithoutSMTP(t testing.TB) *apptest.App {
 	t.Helper()
 	return apptest.NewWith(t, apptest.Options{Env: map[string]string{
 		"API_RATE_LIMIT_ENABLED": "false"}})
-}
-
-// countFiles counts the regular files under dir (0 when it does not exist).
-func acctCountFiles(dir string) (int, error) {
-	n := 0
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err == nil && !d.IsDir() {
-			n++
-		}
-		return err
-	})
-	return n, err
 }
 
 // signinInput is a second provider at the test provider's issuer.

@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -450,6 +452,10 @@ func TestAccountsProfileEmailChangeAndDelete(t *testing.T) {
 	if gen.StatusCode != http.StatusOK {
 		t.Fatalf("generate: %d %s", gen.StatusCode, gen.Body)
 	}
+	up := upload(t, c, part{"sketch.png", noisePNG(t, 64, 48)})
+	if up.StatusCode != http.StatusOK {
+		t.Fatalf("upload: %d %s", up.StatusCode, up.Body)
+	}
 	res = c.PostForm("/settings/delete", url.Values{"current_password": {"wrong one 123"}})
 	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("delete with a wrong password: %d", res.StatusCode)
@@ -472,8 +478,9 @@ func TestAccountsProfileEmailChangeAndDelete(t *testing.T) {
 	if prompts != 0 {
 		t.Fatalf("%d jobs still hold the deleted account's prompt", prompts)
 	}
-	if n, _ := acctCountFiles(app.Config.DataDir + "/files/images"); n != 0 {
-		t.Fatalf("%d image files left", n)
+	if left := storedFiles(t, app.App); len(left) != 0 {
+		t.Fatalf("files left of the images and uploads: %v",
+			slices.Sorted(maps.Keys(left)))
 	}
 	if !acctAudit(app.App, "user_deleted", `"by":"owner"`) {
 		t.Fatal("user_deleted not audited")
