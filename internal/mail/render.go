@@ -45,6 +45,10 @@ const (
 
 type alert struct{ headline, body string }
 
+// accountGone are the notices of an account that no longer exists: their reader has no
+// password left to reset.
+var accountGone = map[string]bool{AlertAccountDeleted: true}
+
 var alerts = map[string]alert{
 	AlertPasswordChanged: {"Your password was changed",
 		"The password of your account was changed, and every other session was signed out."},
@@ -67,7 +71,7 @@ var alerts = map[string]alert{
 		"Someone tried to create a new account with this address. You already have an " +
 			"account, so nothing was created. If it was you, sign in or reset your password."},
 	AlertAccountDeleted: {"Your account was deleted",
-		"Your account and its images were deleted."},
+		"Your account was deleted with its images, uploads and trained styles."},
 	AlertSessionsRevoked: {"Sessions signed out",
 		"Other sessions of your account were signed out."},
 }
@@ -118,6 +122,7 @@ func Render(name, to string, data Data) (Message, error) {
 			return Message{}, fmt.Errorf("no security alert %q", data["Event"])
 		}
 		data["Headline"], data["Body"] = a.headline, a.body
+		data["AccountGone"] = accountGone[fmt.Sprint(data["Event"])]
 	}
 
 	var subj, text, html bytes.Buffer

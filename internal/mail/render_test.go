@@ -133,3 +133,25 @@ func FuzzSettingsValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestDeletedAccountAlertOffersNoReset tells the reader of a deleted account whom to write
+// to, since there is no password left to reset, and keeps the reset link for the others.
+func TestDeletedAccountAlertOffersNoReset(t *testing.T) {
+	for event, wantReset := range map[string]bool{mail.AlertAccountDeleted: false,
+		mail.AlertPasswordChanged: true} {
+		d := fullData("Ann")
+		d["Event"] = event
+		m, err := mail.Render(mail.SecurityAlert, "a@example.com", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for part, body := range map[string]string{"text": m.Text, "html": m.HTML} {
+			if got := strings.Contains(body, "/forgot-password"); got != wantReset {
+				t.Errorf("%s %s: reset link %v, want %v", event, part, got, wantReset)
+			}
+			if got := strings.Contains(body, "administrators"); got == wantReset {
+				t.Errorf("%s %s: advice to write to the administrators %v", event, part, got)
+			}
+		}
+	}
+}

@@ -22,8 +22,8 @@ var adminFlash = map[string]string{
 	"admin_reactivated":      "The account can sign in again.",
 	"admin_unlocked":         "The account was unlocked.",
 	"admin_sessions_revoked": "The account was signed out everywhere.",
-	"admin_deleted": "The account and its images were deleted; its credit history and " +
-		"audit trail are kept.",
+	"admin_deleted": "The account was deleted with its images, uploads and styles; its " +
+		"credit history and audit trail are kept.",
 	"admin_credits_changed": "The balance was changed and the change written to the " +
 		"credit history.",
 	"admin_plan_assigned": "The plan was assigned; the balance is now the plan's " +

@@ -41,7 +41,7 @@ var accountFlashes = map[string]string{
 		"open the admin pages.",
 	"identity_linked":     "The sign-in method is linked to your account.",
 	"identity_unlinked":   "The sign-in method is unlinked.",
-	"account_deleted":     "Your account and its images were deleted.",
+	"account_deleted":     "Your account was deleted with its images, uploads and styles.",
 	"provider_signed_out": "Signing in with that provider did not work. Please try again.",
 }
 
