@@ -76,7 +76,7 @@ func CleanTo(w io.Writer, r io.Reader, filename string, lim Limits) (*Cleaned, e
 	}
 	// data is not used past this point, so the collector may take the upload's bytes back
 	// while the pixels are encoded instead of holding both (issue 8).
-	img = orient(img, orientation)
+	img = orient(eightBit(img), orientation)
 
 	// The ICC profile is dropped with the rest of the metadata and pixels are not
 	// converted, so a wide-gamut photo (Display P3, Adobe RGB) comes out slightly duller.
