@@ -200,6 +200,41 @@ func TestOpenAsConvertsOnceAndDeleteRemovesVariants(t *testing.T) {
 	})
 }
 
+// TestConversionRacingADeleteKeepsNoCopy converts an image whose record a delete removed
+// while the conversion read its file: the copy is not kept, and the download is refused.
+func TestConversionRacingADeleteKeepsNoCopy(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		g, blobs, u := setup(t, db)
+		im := add(t, g, blobs, u[0], 8, "deleted meanwhile")
+		var png bytes.Buffer
+		if err := media.Encode(&png, image.NewNRGBA(image.Rect(0, 0, 8, 8)), media.PNG,
+			0); err != nil {
+			t.Fatal(err)
+		}
+		original := png.Bytes()
+		if err := g.Delete(ctx, u[0], im.ID); err != nil {
+			t.Fatal(err)
+		}
+		// The conversion had read the original before the delete removed it.
+		if err := blobs.Put(ctx, im.BlobKey, bytes.NewReader(original)); err != nil {
+			t.Fatal(err)
+		}
+
+		if f, err := g.OpenAs(ctx, im, media.WebP); !errors.Is(err, gallery.ErrNotFound) {
+			if f != nil {
+				f.Close()
+			}
+			t.Fatalf("converting a deleted image: %v, want ErrNotFound", err)
+		}
+		for _, k := range variantKeysForTest(im.ID) {
+			if _, _, err := blobs.Open(ctx, k); !errors.Is(err, blob.ErrNotFound) {
+				t.Errorf("variant %s of a deleted image was kept: %v", k, err)
+			}
+		}
+	})
+}
+
 func variantKeysForTest(id string) []string {
 	return []string{"variants/" + id[:2] + "/" + id + ".jpg",
 		"variants/" + id[:2] + "/" + id + ".webp", "variants/" + id[:2] + "/" + id + ".png"}

@@ -64,7 +64,25 @@ func (g *Gallery) convert(ctx context.Context, im *Image, f media.Format, key st
 	if err := media.Encode(&buf, img, f, 90); err != nil {
 		return fmt.Errorf("convert image: %w", err)
 	}
-	return g.blobs.Put(ctx, key, &buf)
+	if err := g.blobs.Put(ctx, key, &buf); err != nil {
+		return err
+	}
+
+	// A delete that ran meanwhile removed the image's files before this copy existed.
+	// Looking for the record after storing the copy closes that gap: either the record is
+	// gone and the copy goes now, or the delete's file removal comes later and takes it.
+	var n int
+	q := g.db.Rebind(`SELECT COUNT(*) FROM images WHERE id = ?`)
+	if err := g.db.GetContext(ctx, &n, q, im.ID); err != nil {
+		return fmt.Errorf("check converted image: %w", err)
+	}
+	if n == 0 {
+		if err := g.blobs.Delete(ctx, key); err != nil {
+			return fmt.Errorf("delete converted copy of a deleted image: %w", err)
+		}
+		return ErrNotFound
+	}
+	return nil
 }
 
 // variantKeys lists every place a converted copy of im may be kept.
