@@ -179,7 +179,7 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, audit.Event{Type: audit.UserDeleted, UserID: st.user.ID,
 		Details: map[string]any{"by": "owner"}})
-	s.setCookie(w, r, sessionCookie, "", -1)
+	s.endSession(w, r)
 	if isJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"success": true})
 		return

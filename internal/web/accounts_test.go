@@ -312,7 +312,10 @@ func TestAccountsTwoFactor(t *testing.T) {
 		t.Fatal("two_factor_enabled not audited")
 	}
 
-	c.PostForm("/logout", url.Values{})
+	if res := c.PostForm("/logout", url.Values{}); res.Header.Get("Clear-Site-Data") != `"cache"` {
+		t.Errorf("sign-out left the browser's cache: Clear-Site-Data %q",
+			res.Header.Get("Clear-Site-Data"))
+	}
 	res := c.PostForm("/login", url.Values{"email": {"tia@example.com"},
 		"password": {goodPassword}, "next": {"/gallery"}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login/two-factor" {
@@ -463,6 +466,9 @@ func TestAccountsProfileEmailChangeAndDelete(t *testing.T) {
 	res = c.PostForm("/settings/delete", url.Values{"current_password": {goodPassword}})
 	if res.StatusCode != http.StatusSeeOther || acctSignedIn(c) {
 		t.Fatalf("delete: %d", res.StatusCode)
+	}
+	if got := res.Header.Get("Clear-Site-Data"); got != `"cache"` {
+		t.Errorf("deletion asked the browser to clear %q, want its cache", got)
 	}
 	ctx := context.Background()
 	var images, ledger int

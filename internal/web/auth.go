@@ -118,6 +118,14 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *account
 	return nil
 }
 
+// endSession removes the session cookie and asks the browser to drop what it cached for
+// this site: thumbnails and images are cached privately for a day, and on a shared
+// computer the next person could otherwise still see them.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	s.setCookie(w, r, sessionCookie, "", -1)
+	w.Header().Set("Clear-Site-Data", `"cache"`)
+}
+
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	if err := s.Sessions.Delete(r.Context(), st.token); err != nil {
@@ -125,7 +133,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, audit.Event{Type: audit.Logout, UserID: st.user.ID})
-	s.setCookie(w, r, sessionCookie, "", -1)
+	s.endSession(w, r)
 	if st.api || isJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"success": true})
 		return
