@@ -220,10 +220,12 @@ func (p *Pool) runOne(ctx context.Context, j *Job, worker string) {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	var lost atomic.Bool // the job was canceled by its user or taken over
 	report := func(pct int, msg string) {
 		mine, err := p.store.Progress(ctx, j.ID, worker, pct, msg, p.lease)
 		if err == nil && !mine {
-			cancel() // canceled by the user or taken over
+			lost.Store(true)
+			cancel()
 		}
 	}
 	report(0, "Starting")
@@ -235,7 +237,12 @@ func (p *Pool) runOne(ctx context.Context, j *Job, worker string) {
 	}
 	j.Result, j.CostSettled, j.Message = out.Result, out.Used, out.Message
 	j.Status, j.Progress = Succeeded, 100
-	if err != nil {
+	switch {
+	case err != nil && lost.Load():
+		// Finish records nothing over the job's new owner or its cancellation.
+		j.Status, j.Error = Failed, userMessage(err)
+		p.log.Info("job stopped: canceled or taken over", "job_id", j.ID, "kind", j.Kind)
+	case err != nil:
 		j.Status, j.Error = Failed, userMessage(err)
 		p.log.Warn("job failed", "job_id", j.ID, "kind", j.Kind, "error", err)
 	}

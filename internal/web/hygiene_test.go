@@ -183,6 +183,11 @@ func TestAbuseMetricsEndpoint(t *testing.T) {
 	app.Client(t).PostForm("/login", url.Values{"email": {"metrics@example.com"},
 		"password": {"wrong password 1"}})
 	c.Get("/no/such/page")
+	// Refused before it reaches its handler, it still counts under its route.
+	if res := c.Send(http.MethodPost, "/generate/image", "application/json",
+		[]byte(`{"prompt":"no token"}`), ""); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a request without its CSRF token: %d", res.StatusCode)
+	}
 
 	scrape := func(auth string) *apptest.Response {
 		req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
@@ -206,6 +211,7 @@ func TestAbuseMetricsEndpoint(t *testing.T) {
 	for _, want := range []string{
 		`sketchmaker_http_requests_total{route="POST /register",method="POST",status="303"} 1`,
 		`sketchmaker_http_requests_total{route="unmatched",method="GET",status="404"}`,
+		`sketchmaker_http_requests_total{route="POST /generate/image",method="POST",status="403"} 1`,
 		`sketchmaker_http_request_duration_seconds_count{route="GET /pricing"}`,
 		`sketchmaker_jobs{provider="builtin",status="succeeded"} 1`,
 		"sketchmaker_job_queue_depth 0",

@@ -23,13 +23,24 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 
-		// The catch-all route that answers 404 and 405 counts as no route.
-		route := r.Pattern
-		if route == "/" {
-			route = ""
-		}
-		s.Metrics.Request(route, r.Method, max(sw.status, http.StatusOK), time.Since(start))
+		s.Metrics.Request(s.routeOf(r), r.Method, max(sw.status, http.StatusOK),
+			time.Since(start))
 	})
+}
+
+// routeOf names the route of a served request for logs and metrics: the pattern the mux
+// chose, or for a request middleware refused before it reached the mux (a missing CSRF
+// token, a body too large, a rate limit), the pattern it would have chosen. The catch-all
+// route that answers 404 and 405 counts as no route.
+func (s *Server) routeOf(r *http.Request) string {
+	route := r.Pattern
+	if route == "" && s.mux != nil {
+		_, route = s.mux.Handler(r)
+	}
+	if route == "/" {
+		return ""
+	}
+	return route
 }
 
 // serveMetrics serves the metrics on the main address to a caller presenting METRICS_TOKEN

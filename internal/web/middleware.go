@@ -189,7 +189,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		}
 		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", st.id), slog.String("method", r.Method),
-			slog.String("route", r.Pattern), slog.Int("status", sw.status),
+			slog.String("route", s.routeOf(r)), slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes), slog.Int64("user_id", uid),
 			slog.String("ip", st.ip), slog.Duration("took", time.Since(st.start)))
 	})
