@@ -21,15 +21,14 @@ import (
 var uploadPaths = map[string]bool{"/api/training/upload": true}
 
 // uploadLimit returns the body limit of an upload request, and false for any other
-// request. Only a request that carries its CSRF token (or an API token) in a header gets
-// the larger limit: the CSRF check would otherwise parse a multipart body to find the
-// token, reading a whole upload before anyone is authorised.
+// request. Only a request that carries its CSRF token in a header gets the larger limit:
+// the CSRF check would otherwise parse a multipart body to find the token, reading a
+// whole upload before anyone is authorised.
 func (s *Server) uploadLimit(r *http.Request) (int64, bool) {
 	if r.Method != http.MethodPost || !uploadPaths[r.URL.Path] {
 		return 0, false
 	}
-	if r.Header.Get("X-CSRFToken") == "" && r.Header.Get("X-CSRF-Token") == "" &&
-		r.Header.Get("Authorization") == "" {
+	if r.Header.Get("X-CSRFToken") == "" && r.Header.Get("X-CSRF-Token") == "" {
 		return 0, false
 	}
 	return s.Config.MaxUploadBytes, true

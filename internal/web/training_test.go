@@ -479,6 +479,14 @@ func TestUploadLimitNeedsTheCSRFHeader(t *testing.T) {
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d: %s", res.StatusCode, res.Body)
 	}
+	// No kind of API token exists, so an Authorization header opens nothing either.
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/api/training/upload",
+		bytes.NewReader(buf.Bytes()))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer anything")
+	if res := c.Do(req); res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("with an Authorization header: status %d: %s", res.StatusCode, res.Body)
+	}
 
 	anon := app.Client(t)
 	res = upload(t, anon, part{"a.png", sharedFile(t, "attacks", "valid_tiny.png")})
