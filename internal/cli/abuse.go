@@ -65,7 +65,7 @@ func (a *App) wireAbuse(cfg *config.Config, log *slog.Logger, db *database.DB,
 		Rates: map[string]ratelimit.Rate{
 			guard.ImageGeneration: c.ImageGeneration, guard.PromptEnhancement: c.PromptEnhancement,
 			guard.APICalls: c.APICalls, guard.LoginAttempts: c.LoginAttempts,
-			guard.LoginIP: c.LoginIP, guard.Training: c.Training,
+			guard.LoginIP: c.LoginIP, guard.Training: c.Training, guard.Uploads: c.Uploads,
 			guard.PasswordReset: c.PasswordReset,
 		},
 	}, guard.Deps{Store: store, Blocks: blocks, Settings: a.Settings, Audit: a.Audit,

@@ -26,6 +26,7 @@ type Abuse struct {
 	LoginAttempts     ratelimit.Rate
 	LoginIP           ratelimit.Rate
 	Training          ratelimit.Rate
+	Uploads           ratelimit.Rate
 	PasswordReset     ratelimit.Rate
 
 	// RateLimitThreshold is how many refused requests within an hour block an address, and

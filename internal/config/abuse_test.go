@@ -18,12 +18,13 @@ func TestAbuseDefaultsFollowTheGuide(t *testing.T) {
 		"prompt enhancement": a.PromptEnhancement.String(),
 		"api calls":          a.APICalls.String(), "login attempts": a.LoginAttempts.String(),
 		"login ip": a.LoginIP.String(), "training": a.Training.String(),
-		"password reset": a.PasswordReset.String(),
+		"uploads": a.Uploads.String(), "password reset": a.PasswordReset.String(),
 	}
 	want := map[string]string{
 		"image generation": "20 per minute", "prompt enhancement": "100 per minute",
 		"api calls": "1000 per hour", "login attempts": "5 per minute",
-		"login ip": "50 per minute", "training": "5 per hour", "password reset": "5 per hour",
+		"login ip": "50 per minute", "training": "5 per hour", "uploads": "60 per hour",
+		"password reset": "5 per hour",
 	}
 	for k, v := range want {
 		if rates[k] != v {

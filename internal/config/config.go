@@ -208,6 +208,9 @@ var fields = []field{
 		rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.LoginIP })},
 	{"RATE_LIMIT_TRAINING", "5 per hour", "training jobs per user and per client address",
 		false, rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.Training })},
+	{"RATE_LIMIT_UPLOADS", "60 per hour", "upload requests per user and per client " +
+		"address; each holds up to 20 images or one archive", false,
+		rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.Uploads })},
 	{"RATE_LIMIT_PASSWORD_RESET", "5 per hour", "password reset and verification mails " +
 		"per account and per client address", false,
 		rate(func(c *Config) *ratelimit.Rate { return &c.Abuse.PasswordReset })},

@@ -42,6 +42,7 @@ const (
 	LoginAttempts     = "login_attempts"
 	LoginIP           = "login_ip"
 	Training          = "training"
+	Uploads           = "uploads"
 	PasswordReset     = "password_reset"
 )
 
@@ -54,6 +55,8 @@ var descriptions = []struct{ name, help string }{
 	{LoginIP, "Sign-in, registration and setup posts per client address, whatever the " +
 		"account."},
 	{Training, "Training jobs, per user and per client address."},
+	{Uploads, "Upload requests (each up to 20 images or one archive), per user and per " +
+		"client address."},
 	{PasswordReset, "Password reset and verification mails, per account and per client " +
 		"address."},
 }

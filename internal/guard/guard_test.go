@@ -130,7 +130,7 @@ func TestDefaultsOfTheGuide(t *testing.T) {
 		guard.ImageGeneration: "20 per minute", guard.PromptEnhancement: "100 per minute",
 		guard.APICalls: "1000 per hour", guard.LoginAttempts: "5 per minute",
 		guard.LoginIP: "50 per minute", guard.Training: "5 per hour",
-		guard.PasswordReset: "5 per hour",
+		guard.Uploads: "60 per hour", guard.PasswordReset: "5 per hour",
 	}
 	f := newFixture(t, dbtest.SQLite(t), config(t, want))
 	for _, l := range f.g.Limits() {

@@ -535,7 +535,8 @@ func TestAbuseSessionOfDisabledAccountRevoked(t *testing.T) {
 // one's outcome.
 func TestAbuseOtherLimits(t *testing.T) {
 	app := limitedApp(t, map[string]string{"RATE_LIMIT_PROMPT_ENHANCEMENT": "1 per hour",
-		"RATE_LIMIT_TRAINING": "1 per hour", "RATE_LIMIT_PASSWORD_RESET": "1 per hour"})
+		"RATE_LIMIT_TRAINING": "1 per hour", "RATE_LIMIT_PASSWORD_RESET": "1 per hour",
+		"RATE_LIMIT_UPLOADS": "1 per hour"})
 	c := app.Client(t)
 	newUser(t, app, "pro@example.com", role.User)
 	signIn(t, c, "pro@example.com")
@@ -547,6 +548,8 @@ func TestAbuseOtherLimits(t *testing.T) {
 		{"prompt enhancement", "/generate/prompt", "application/json",
 			`{"topic":"a lighthouse"}`, true},
 		{"training", "/api/training/start", "application/json", `{}`, true},
+		{"upload", "/api/training/upload", "multipart/form-data; boundary=x",
+			"--x--\r\n", true},
 		{"password reset", "/forgot-password", "application/x-www-form-urlencoded",
 			"email=pro%40example.com", false},
 	}

@@ -53,10 +53,11 @@ func (s *Server) routes() []route {
 			s.enhancePrompt},
 		{"POST " + falWebhookPath, role.Public, true, unlimited, s.falWebhook},
 
-		// Uploads and style training (training.go) (issue 6). RATE_LIMIT_TRAINING counts
-		// POST /api/training/start.
+		// Uploads and style training (training.go) (issue 6). RATE_LIMIT_UPLOADS counts
+		// uploads, whose cleaning is the dearest work a request can ask for;
+		// RATE_LIMIT_TRAINING counts POST /api/training/start.
 		{"GET /training", role.Train, false, unlimited, s.showTrainingPage},
-		{"POST /api/training/upload", role.Train, true, guard.APICalls, s.uploadTraining},
+		{"POST /api/training/upload", role.Train, true, guard.Uploads, s.uploadTraining},
 		{"POST /api/training/start", role.Train, true, guard.Training, s.startTraining},
 		{"GET /api/training/status/{id}", role.Train, true, guard.APICalls, s.trainingStatus},
 		{"GET /api/training/styles", role.Train, true, guard.APICalls, s.trainingStyles},
