@@ -11,6 +11,9 @@ func orient(img image.Image, o int) image.Image {
 	if o < 2 || o > 8 {
 		return img
 	}
+	if m := orientPlanes(img, o); m != nil {
+		return m
+	}
 
 	pix, stride, b, build := fourByte(img)
 	w, h := b.Dx(), b.Dy()
@@ -86,4 +89,62 @@ func pixOf(img image.Image) ([]byte, int) {
 	}
 	m := img.(*image.RGBA)
 	return m.Pix, m.Stride
+}
+
+// orientPlanes turns a JPEG's picture upright in its own form, moving each plane's samples,
+// and returns nil for any other picture. Converting a 40-megapixel photo to four bytes a
+// pixel and turning that took 380 MB beside the 60 MB the decoder made; this takes 60 MB
+// more, and the JPEG encoder then reads YCbCr directly. Chroma planes subsampled 4:2:0
+// turn with the picture only when its sides are even, so that every chroma sample still
+// covers the same two by two pixels; other pictures take the general path.
+func orientPlanes(img image.Image, o int) image.Image {
+	switch m := img.(type) {
+	case *image.Gray:
+		if m.Rect.Min != (image.Point{}) {
+			return nil
+		}
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		pix, dw, dh := orientPlane(m.Pix, m.Stride, w, h, o)
+		return &image.Gray{Pix: pix, Stride: dw, Rect: image.Rect(0, 0, dw, dh)}
+	case *image.YCbCr:
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		cw, ch := w, h
+		switch m.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444:
+		case image.YCbCrSubsampleRatio420:
+			if w%2 != 0 || h%2 != 0 {
+				return nil
+			}
+			cw, ch = w/2, h/2
+		default:
+			return nil
+		}
+		if m.Rect.Min != (image.Point{}) {
+			return nil
+		}
+		y, dw, dh := orientPlane(m.Y, m.YStride, w, h, o)
+		cb, dcw, _ := orientPlane(m.Cb, m.CStride, cw, ch, o)
+		cr, _, _ := orientPlane(m.Cr, m.CStride, cw, ch, o)
+		return &image.YCbCr{Y: y, Cb: cb, Cr: cr, YStride: dw, CStride: dcw,
+			SubsampleRatio: m.SubsampleRatio, Rect: image.Rect(0, 0, dw, dh)}
+	}
+	return nil
+}
+
+// orientPlane returns the w x h plane of one-byte samples src (rows stride apart) turned
+// by orientation o, packed, with its new width and height.
+func orientPlane(src []byte, stride, w, h, o int) ([]byte, int, int) {
+	dw, dh := w, h
+	if o >= 5 {
+		dw, dh = h, w
+	}
+	dst := make([]byte, dw*dh)
+	for dy := 0; dy < dh; dy++ {
+		row := dst[dy*dw : (dy+1)*dw]
+		for dx := range row {
+			sx, sy := source(o, dx, dy, w, h)
+			row[dx] = src[sy*stride+sx]
+		}
+	}
+	return dst, dw, dh
 }
