@@ -69,7 +69,8 @@ func TestDeleteAllTakesEveryFileOfTheAccount(t *testing.T) {
 	})
 }
 
-// gated is a trainer that writes its files, then waits for release before it returns them.
+// gated is a trainer that writes its files, then waits for release (or the end of its
+// run) before it returns them.
 type gated struct {
 	started, release chan struct{}
 }
@@ -86,8 +87,12 @@ func (g *gated) Train(ctx context.Context, run *Run) (*Output, error) {
 		}
 	}
 	close(g.started)
-	<-g.release
-	return out, nil
+	select {
+	case <-g.release:
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // TestTrainingOfADeletedAccountKeepsNoFiles deletes the owner's trainings while one runs:
