@@ -144,7 +144,13 @@ func (c *caller) once(ctx context.Context, r request) error {
 		return fmt.Errorf("%s call: %w", c.name, redactURL(err))
 	}
 	defer res.Body.Close()
-	return c.read(res, r)
+	err = c.read(res, r)
+	if err != nil && ctx.Err() != nil {
+		// Under load, HTTP/2 can hand back the empty answer of a stream the deadline
+		// reset; what failed is the wait, not the provider's answer.
+		return fmt.Errorf("%s call: %w", c.name, ctx.Err())
+	}
+	return err
 }
 
 // read checks the status and decodes the answer.
