@@ -58,7 +58,11 @@ func encode(w io.Writer, img image.Image, f Format, quality int) error {
 	case JPEG:
 		err = encodeJPEG(w, img, quality, jpegtran())
 	case WebP:
-		err = webp.Encode(w, img, webp.Options{Quality: qualityOr(quality, DefaultWebPQuality),
+		var src image.Image = img
+		if p := webpPlanes(img); p != nil {
+			src = p
+		}
+		err = webp.Encode(w, src, webp.Options{Quality: qualityOr(quality, DefaultWebPQuality),
 			Method: webpMethod})
 	default:
 		msg := fmt.Sprintf("cannot write images as %q", clip(string(f), 20))
