@@ -278,10 +278,16 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (*User, *F
 		return nil, &Failure{Reason: u.Status, UserID: u.ID}, ErrBadCredentials
 	}
 
+	// A lock that wrong passwords sent alongside this one set while its password was
+	// being checked holds: the right password waits out the lock like any other.
 	q := s.db.Rebind(`UPDATE users SET failed_logins = 0, locked_until = 0,
-		last_login_at = ? WHERE id = ?`)
-	if _, err := s.db.ExecContext(ctx, q, now.UnixMilli(), u.ID); err != nil {
+		last_login_at = ? WHERE id = ? AND locked_until <= ?`)
+	res, err := s.db.ExecContext(ctx, q, now.UnixMilli(), u.ID, s.now().UnixMilli())
+	if err != nil {
 		return nil, nil, fmt.Errorf("record sign-in: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return nil, &Failure{Reason: "locked", UserID: u.ID}, ErrBadCredentials
 	}
 	u.FailedLogins, u.LockedUntil, u.LastLoginAt = 0, 0, now.UnixMilli()
 	return u, nil, nil
@@ -289,25 +295,40 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (*User, *F
 
 // recordFailure counts a wrong password and locks the account at the threshold.
 func (s *Service) recordFailure(ctx context.Context, u *User) *Failure {
-	f := &Failure{Reason: "wrong_password", UserID: u.ID, Attempts: u.FailedLogins + 1}
-	lo := s.currentLockout(ctx)
-	lockUntil := int64(0)
-	if f.Attempts >= lo.Threshold {
-		lockUntil = s.now().Add(lo.Duration).UnixMilli()
-		f.Locked = true
+	f := &Failure{Reason: "wrong_password", UserID: u.ID}
+	// The count goes up and is read back in one statement, so that wrong passwords sent
+	// at the same time each see the ones before them: counting from the row as read
+	// before the password check let any number of parallel guesses through unlocked.
+	// A guess checked while another locked the account neither counts nor locks again.
+	q := s.db.Rebind(`UPDATE users SET failed_logins = failed_logins + 1
+		WHERE id = ? AND locked_until <= ? RETURNING failed_logins`)
+	err := s.db.GetContext(ctx, &f.Attempts, q, u.ID, s.now().UnixMilli())
+	if errors.Is(database.NotFound(err), database.ErrNotFound) {
+		f.Reason = "locked"
+		return f
 	}
-
-	q := s.db.Rebind(`UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?`)
-	args := []any{u.ID}
-	if f.Locked {
-		// The lock starts now and the count starts again for the next round.
-		q = s.db.Rebind(`UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?`)
-		args = []any{lockUntil, u.ID}
-	}
-	if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+	if err != nil {
 		// The sign-in fails either way; the count is best effort.
 		f.Reason = "wrong_password_unrecorded"
+		return f
 	}
+	lo := s.currentLockout(ctx)
+	if f.Attempts < lo.Threshold {
+		return f
+	}
+
+	// The lock starts now and the count starts again for the next round. Only the
+	// failure whose update takes the count back to zero locks, and mails, once.
+	lockUntil := s.now().Add(lo.Duration).UnixMilli()
+	q = s.db.Rebind(`UPDATE users SET failed_logins = 0, locked_until = ?
+		WHERE id = ? AND failed_logins >= ?`)
+	res, err := s.db.ExecContext(ctx, q, lockUntil, u.ID, lo.Threshold)
+	if err != nil {
+		f.Reason = "wrong_password_unrecorded"
+		return f
+	}
+	n, err := res.RowsAffected()
+	f.Locked = err == nil && n > 0
 	return f
 }
 

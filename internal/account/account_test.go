@@ -20,11 +20,14 @@ const pw = "correct horse 42"
 
 type clock struct{ t time.Time }
 
+// clockStart is when the tests' clocks start.
+var clockStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
 func (c *clock) now() time.Time { return c.t }
 
 func newService(t *testing.T, db *database.DB) (*account.Service, *clock, *password.Hasher) {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := &clock{t: clockStart}
 	h := password.NewHasher(10, 2)
 	pol, err := password.NewPolicy(8, 10)
 	if err != nil {
