@@ -614,3 +614,35 @@ func TestCloseRemovesFilesAndSparesTheLastSuperadmin(t *testing.T) {
 		}
 	})
 }
+
+// TestResetOverTheMailQuotaHasNoCode asks for more resets than the hourly mail quota: the
+// requests past it get no mail and no code, so no guess can complete them, whichever
+// address asked. Otherwise each request would add five guesses at a live code.
+func TestResetOverTheMailQuotaHasNoCode(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newFull(t, db, account.Rules{})
+		reg, _ := f.s.Register(ctx, account.NewUser{Email: "ned@example.com", Password: pw})
+		for range 5 {
+			if _, err := f.s.RequestReset(ctx, "ned@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mailed := f.inbox.count("ned@example.com", mail.PasswordReset)
+		var live, dead int
+		q := db.Rebind(`SELECT COUNT(*) FROM password_resets WHERE user_id = ?
+			AND code_hash <> ''`)
+		if err := db.GetContext(ctx, &live, q, reg.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		q = db.Rebind(`SELECT COUNT(*) FROM password_resets WHERE user_id = ?
+			AND code_hash = ''`)
+		if err := db.GetContext(ctx, &dead, q, reg.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		if mailed != 3 || live != mailed || dead != 5-mailed {
+			t.Fatalf("%d mails, %d requests with a code, %d without; want 3, 3 and 2",
+				mailed, live, dead)
+		}
+	})
+}

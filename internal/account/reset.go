@@ -64,15 +64,27 @@ func (s *Service) RequestReset(ctx context.Context, email string) (string, error
 	var send bool
 	now := s.now()
 	err = s.db.Tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if send, err = s.allowMailTx(ctx, tx, uid, "reset", resetsPerHour); err != nil {
+			return err
+		}
+		// A request whose code is not mailed (an unknown address, or the account's
+		// hourly quota spent) gets no code at all: an empty hash, which no code matches.
+		// Otherwise every request, from as many addresses as an attacker has, would add
+		// five guesses at a live code; now an account faces at most resetsPerHour times
+		// ResetTries guesses an hour, each batch announced by a mail to its owner.
+		codeHash := ""
+		if send {
+			codeHash = s.mac("reset", id, code)
+		}
 		q := tx.Rebind(`INSERT INTO password_resets (request_hash, user_id, code_hash,
 			created_at, expires_at) VALUES (?, ?, ?, ?, ?)`)
-		_, err := tx.ExecContext(ctx, q, hashToken(id), uid, s.mac("reset", id, code),
+		_, err = tx.ExecContext(ctx, q, hashToken(id), uid, codeHash,
 			now.UnixMilli(), now.Add(ResetLifetime).UnixMilli())
 		if err != nil {
 			return fmt.Errorf("store reset request: %w", err)
 		}
-		send, err = s.allowMailTx(ctx, tx, uid, "reset", resetsPerHour)
-		return err
+		return nil
 	})
 	if err != nil {
 		return "", err
