@@ -169,6 +169,8 @@ func TestNormalizeEmail(t *testing.T) {
 	good := map[string]string{
 		" Ann@Example.COM ":      "ann@example.com",
 		"a.b+tag@sub.example.io": "a.b+tag@sub.example.io",
+		"иван@пример.рф":         "иван@пример.рф", // one alphabet in each part
+		"maria@παράδειγμα.gr":    "maria@παράδειγμα.gr",
 	}
 	for in, want := range good {
 		if got, err := account.NormalizeEmail(in); err != nil || got != want {
@@ -177,7 +179,10 @@ func TestNormalizeEmail(t *testing.T) {
 	}
 	bad := []string{"", "plain", "a@b", "Ann <ann@example.com>", "a@@example.com",
 		"a b@example.com", "a@example..com", "a\r\n@example.com",
-		strings.Repeat("a", 250) + "@example.com", "a@.example.com"}
+		strings.Repeat("a", 250) + "@example.com", "a@.example.com",
+		"super\u200b@example.com", "super@exa\u2060mple.com", // invisible characters
+		"admin@ex\u0430mple.com", "\u0430dmin@example.com", // a Cyrillic а among Latin
+		"p\u03bfst@example.com"} // a Greek ο among Latin
 	for _, in := range bad {
 		if _, err := account.NormalizeEmail(in); fault.As(err) == nil {
 			t.Errorf("NormalizeEmail(%q) accepted", in)

@@ -21,9 +21,17 @@ func NormalizeEmail(s string) (string, error) {
 		return "", fault.Field("email", "That email address is too long (254 characters at most).")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			return "", fault.Field("email", "An email address cannot contain spaces or control characters.")
+		// Format characters (Cf) are the invisible ones, such as a zero-width space, that
+		// make a second "super@example.com" look like the first in every list.
+		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+			return "", fault.Field("email", "An email address cannot contain spaces, "+
+				"invisible or control characters.")
 		}
+	}
+	if mixedScripts(s) {
+		return "", fault.Field("email", "This email address mixes letters of different "+
+			"alphabets in one part, such as a Cyrillic а among Latin letters; type it "+
+			"again in one alphabet.")
 	}
 
 	addr, err := mail.ParseAddress(s)
@@ -60,4 +68,29 @@ func cleanUsername(name, email string) (string, error) {
 		return "", fault.Field("username", "A username can be at most 40 characters long.")
 	}
 	return name, nil
+}
+
+// mixedScripts reports whether any part of an address (the local part, or a label of the
+// domain) has letters of more than one of the Latin, Cyrillic and Greek alphabets, whose
+// look-alike letters let "exаmple.com" pass for "example.com".
+func mixedScripts(addr string) bool {
+	for _, part := range strings.FieldsFunc(addr, func(r rune) bool {
+		return r == '@' || r == '.'
+	}) {
+		seen := 0
+		for _, r := range part {
+			switch {
+			case unicode.Is(unicode.Latin, r):
+				seen |= 1
+			case unicode.Is(unicode.Cyrillic, r):
+				seen |= 2
+			case unicode.Is(unicode.Greek, r):
+				seen |= 4
+			}
+		}
+		if seen&(seen-1) != 0 {
+			return true
+		}
+	}
+	return false
 }

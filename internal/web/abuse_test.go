@@ -562,3 +562,21 @@ func TestAbuseOtherLimits(t *testing.T) {
 		checkRefused(t, tt.name, second, 1, tt.json)
 	}
 }
+
+// TestPasteOfAPasswordIsNotAudited signs in with a password typed into the email box:
+// the failure is audited without it, and a mistyped address is still kept.
+func TestPasteOfAPasswordIsNotAudited(t *testing.T) {
+	app := apptest.New(t)
+	c := app.Client(t)
+	c.PostForm("/login", url.Values{"email": {"Hunter2-Secret-Pass!"},
+		"password": {"whatever 12345"}})
+	c.PostForm("/login", url.Values{"email": {"nobody@example.com"},
+		"password": {"whatever 12345"}})
+	if strings.Contains(app.Audit.String(), "Hunter2") {
+		t.Fatal("the audit trail kept what was typed into the email box")
+	}
+	lines := auditLines(t, app, "login_failure")
+	if len(lines) != 2 || !strings.Contains(app.Audit.String(), "nobody@example.com") {
+		t.Fatalf("login failures audited: %v", lines)
+	}
+}

@@ -138,8 +138,13 @@ func humanDuration(d time.Duration) string {
 
 // recordLoginFailure audits a failed sign-in with the address as it was typed (the audit
 // trail's JSON escapes it, so line breaks in it cannot forge events), counts it, and
-// alerts the administrators when it locked the account.
+// alerts the administrators when it locked the account. What is not an email address at
+// all is not kept: people paste passwords into the email box, and every administrator
+// reads the audit trail.
 func (s *Server) recordLoginFailure(r *http.Request, email string, f *account.Failure) {
+	if f.Reason == "invalid_email" {
+		email = "(not an email address)"
+	}
 	s.audit(r, audit.Event{Type: audit.LoginFailure, UserID: f.UserID,
 		Details: map[string]any{"reason": f.Reason, "attempts": f.Attempts,
 			"email": clipText(email, 254)}})
