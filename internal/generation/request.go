@@ -219,6 +219,12 @@ func CheckPrompt(s, field string, required bool) (string, error) {
 		if r == '\n' || r == '\t' || r == '\r' {
 			continue
 		}
+		if r == utf8.RuneError {
+			// What a decoder leaves for bytes or escapes (a lone surrogate) it could not
+			// read: the text is not what the person wrote.
+			return "", fault.Field(field, "The "+field+" contains the character �, left "+
+				"where text could not be read. Send it as UTF-8, without it.")
+		}
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' ||
 			bidiControl(r) {
 			return "", fault.Field(field, "The "+field+" contains control characters. "+

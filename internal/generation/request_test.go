@@ -128,3 +128,16 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestPromptWithUnreadableTextIsRefused refuses a prompt holding U+FFFD, which JSON
+// decoding leaves for a lone surrogate escape or bytes that are not UTF-8.
+func TestPromptWithUnreadableTextIsRefused(t *testing.T) {
+	var r Request
+	if err := json.Unmarshal([]byte(`{"prompt":"a \ud800 cat"}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.Check(func() uint32 { return 1 })
+	if fe := fault.As(err); fe == nil || fe.Field != "prompt" {
+		t.Fatalf("a prompt with a lone surrogate: %v", err)
+	}
+}

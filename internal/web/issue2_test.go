@@ -246,6 +246,11 @@ func TestIssue2BadGenerationInput(t *testing.T) {
 				"prompt=a+cat&num_images=1", "valid", 415},
 			{"form-encoded body without token", "", "application/x-www-form-urlencoded",
 				"prompt=a+cat", "none", 403},
+			{"bytes that are not UTF-8", "", "", "{\"prompt\":\"a \xff\xfe cat\"}",
+				"valid", 400},
+			{"a lone surrogate", "", "", `{"prompt":"a \ud800 cat"}`, "valid", 400},
+			{"JSON in Latin-1", "", "application/json; charset=latin1",
+				"{\"prompt\":\"caf\xe9\"}", "valid", 415},
 		}
 
 		images, jobs := i2Count(t, app, "images"), i2Count(t, app, "jobs")

@@ -1,10 +1,15 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sketchmaker/sketchmaker/internal/credit"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
@@ -121,13 +126,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// decodeJSON reads a JSON body into v, refusing any other content type.
+// decodeJSON reads a JSON body into v, refusing any other content type, and any body
+// that is not UTF-8: encoding/json would quietly turn bytes it cannot read into U+FFFD,
+// and the request would go on, and be charged for, with words the person never wrote.
 func decodeJSON(r *http.Request, v any) error {
 	if !isJSON(r) {
 		return fault.New(fault.Unsupported, "Send the request body as JSON with "+
 			"Content-Type: application/json.")
 	}
-	dec := json.NewDecoder(r.Body)
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return fault.New(fault.Unsupported, "Send JSON in UTF-8 (charset="+
+			clipText(cs, 20)+" is not read).")
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return fault.Wrap(fault.Invalid, "The request body could not be read.", err)
+	}
+	if !utf8.Valid(body) {
+		return fault.New(fault.Invalid, "The request body is not valid UTF-8; send the "+
+			"text encoded as UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
