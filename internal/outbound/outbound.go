@@ -126,8 +126,13 @@ func (d dialer) DialContext(ctx context.Context, network, addr string) (net.Conn
 		return nil, err
 	}
 	if d.p.IsTrusted(addr) {
-		// The administrator named this backend; wherever its name points is theirs.
-		return nd.DialContext(ctx, network, net.JoinHostPort(ips[0].Unmap().String(), port))
+		// The administrator named this backend; wherever its name points is theirs, but
+		// for the link-local range, which check refuses even to a trusted backend.
+		target := net.JoinHostPort(ips[0].Unmap().String(), port)
+		if LinkLocal(ips[0]) {
+			return nil, d.check(target)
+		}
+		return nd.DialContext(ctx, network, target)
 	}
 	target, err := d.pick(ips, port)
 	if err != nil {
@@ -183,10 +188,29 @@ func (d dialer) check(ipport string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %q is not an IP address", ErrRefused, host)
 	}
+	if LinkLocal(ip) {
+		// Even a configured backend may not be here: link-local addresses hold the cloud
+		// metadata service (169.254.169.254, fd00:ec2::254 on AWS), whose answers are
+		// credentials, and no image server.
+		return fmt.Errorf("%w: %s is a link-local or cloud metadata address", ErrRefused, ip)
+	}
 	if Public(ip) || d.p.IsTrusted(ipport) {
 		return nil
 	}
 	return fmt.Errorf("%w: %s is a private, loopback or link-local address", ErrRefused, ip)
+}
+
+// metadataV6 is the cloud metadata service's IPv6 address on AWS, a unique local address.
+var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
+
+// LinkLocal reports whether ip is link-local, or the cloud metadata service's address;
+// IPv6 forms that embed an IPv4 address are judged by it.
+func LinkLocal(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if v4, ok := embeddedV4(ip); ok {
+		return LinkLocal(v4)
+	}
+	return ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip == metadataV6
 }
 
 // special lists ranges that are not reachable public hosts although the netip predicates

@@ -111,6 +111,11 @@ func TestClientRefusesPrivateAddresses(t *testing.T) {
 		{"trusted backend by name", "http://trusted.example:" + port,
 			[]string{"trusted.example:" + port}, true},
 		{"trusted host, other port", "http://127.0.0.1:1", []string{hostport}, false},
+		// An administrator's backend at the metadata address is refused all the same.
+		{"trusted metadata address", "http://meta.example:" + port,
+			[]string{"meta.example:" + port}, false},
+		{"trusted metadata literal", "http://169.254.169.254:" + port,
+			[]string{"169.254.169.254:" + port}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

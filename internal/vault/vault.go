@@ -18,6 +18,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/sketchmaker/sketchmaker/internal/database"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
+	"github.com/sketchmaker/sketchmaker/internal/outbound"
 	"github.com/sketchmaker/sketchmaker/internal/secret"
 )
 
@@ -486,6 +488,12 @@ func CheckBaseURL(raw string) (string, error) {
 		strings.HasSuffix(raw, "#") {
 		return "", fault.Field("base_url", "The base URL cannot have a query (?) or a "+
 			"fragment (#).")
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil &&
+		outbound.LinkLocal(ip) {
+		return "", fault.Field("base_url", "The base URL cannot be a link-local address "+
+			"such as 169.254.169.254, where clouds keep their metadata service; give the "+
+			"address the image server listens on.")
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -349,6 +349,11 @@ func TestCheckBaseURL(t *testing.T) {
 		{"javascript:alert(1)", "", false},
 		{"https://exa mple.com", "", false},
 		{"https:///path", "", false},
+		{"http://169.254.169.254/latest/meta-data/", "", false}, // cloud metadata
+		{"http://[fe80::1]:7860", "", false},
+		{"http://[fd00:ec2::254]", "", false},
+		{"http://[::ffff:169.254.169.254]", "", false},
+		{"http://127.0.0.1:7860", "http://127.0.0.1:7860", true},
 	}
 	for _, tt := range tests {
 		got, err := vault.CheckBaseURL(tt.in)
