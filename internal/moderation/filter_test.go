@@ -69,6 +69,8 @@ func TestCheckCatchesDisguises(t *testing.T) {
 		{"nudes", "nude"},
 		{"asses", "ass"},
 		{"nuuuuude", "nude"},
+		{"n" + strings.Repeat("u", 80) + "de", "nude"}, // stretched far, within maxStretch
+		{strings.Repeat("a.", 300) + "nude", "nude"},    // after a long run of one letter
 		{"pooorn", "porn"},
 		{"xxxx", "xxx"},
 		// Several words.
