@@ -70,7 +70,7 @@ func TestCheckCatchesDisguises(t *testing.T) {
 		{"asses", "ass"},
 		{"nuuuuude", "nude"},
 		{"n" + strings.Repeat("u", 80) + "de", "nude"}, // stretched far, within maxStretch
-		{strings.Repeat("a.", 300) + "nude", "nude"},    // after a long run of one letter
+		{strings.Repeat("a.", 300) + "nude", "nude"},   // after a long run of one letter
 		{"pooorn", "porn"},
 		{"xxxx", "xxx"},
 		// Several words.
