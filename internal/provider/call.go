@@ -80,14 +80,31 @@ type request struct {
 	out     any // the answer is decoded into it when not nil
 	maxBody int64
 	retry   bool // retry on 429 and 5xx
+	// finish lets an exchange already sent run to its answer, up to finishTimeout, when
+	// ctx ends: a queue's submission whose answer a shutdown cut off would leave a
+	// request running at the provider that no one knows of, and the job would be
+	// submitted, and paid for, again. Retries still stop with ctx.
+	finish bool
 }
+
+// finishTimeout bounds an exchange that outlives its context (request.finish).
+const finishTimeout = 60 * time.Second
 
 // do sends r, retrying 429 and 5xx answers with backoff (honouring Retry-After within
 // bounds) when r.retry is set, and decodes a 2xx answer into r.out.
 func (c *caller) do(ctx context.Context, r request) error {
 	var last error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		err := c.once(ctx, r)
+		if attempt > 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		octx := ctx
+		if r.finish {
+			var cancel context.CancelFunc
+			octx, cancel = context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+			defer cancel()
+		}
+		err := c.once(octx, r)
 		var se *StatusError
 		if err == nil || !r.retry || !errors.As(err, &se) || !retryable(se.Status) {
 			return err

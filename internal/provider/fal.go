@@ -76,7 +76,7 @@ func (p *falProvider) handle(ctx context.Context, call *Call) (*falHandle, error
 	}
 	var h falHandle
 	err := p.call.do(ctx, request{method: http.MethodPost, url: u,
-		body: call.Model.Args(call.Request), out: &h, retry: true})
+		body: call.Model.Args(call.Request), out: &h, retry: true, finish: true})
 	if err != nil {
 		return nil, err
 	}

@@ -431,3 +431,28 @@ func TestRetryAfterAsDate(t *testing.T) {
 		t.Fatalf("waits %v, want about 20s", d)
 	}
 }
+
+// TestFALSubmissionOutlivesAShutdown ends the worker's context while FAL is answering a
+// submission: the answer is still read and the request id recorded, so the next worker
+// follows that request instead of submitting, and paying for, the job again.
+func TestFALSubmissionOutlivesAShutdown(t *testing.T) {
+	f, sl := newFake(t), &sleeps{}
+	f.falQueue(t, f.cdn("v3.fal.media", "/files/ok.png"))
+	answer := f.route("POST /fal-ai/flux/dev")
+	ctx, cancel := context.WithCancel(context.Background())
+	f.on("POST /fal-ai/flux/dev", func(w http.ResponseWriter, r *http.Request) {
+		cancel() // the worker shuts down while FAL works on its answer
+		time.Sleep(50 * time.Millisecond)
+		answer(w, r)
+	})
+
+	var reqID string
+	call := &provider.Call{Model: modelOf(t, "fal-ai/flux/dev"), Request: basicRequest(),
+		Submitted: func(_, id string) error { reqID = id; return nil }}
+	if _, err := falImage(t, f, sl).Generate(ctx, call); err == nil {
+		t.Fatal("a worker that shut down finished the job")
+	}
+	if reqID != "req-1" {
+		t.Fatalf("request id %q recorded after the shutdown, want req-1", reqID)
+	}
+}
