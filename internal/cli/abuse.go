@@ -127,13 +127,6 @@ func (ab *Abuse) watch(a *App) {
 	})
 }
 
-// run sweeps the in-process counters until ctx ends.
-func (ab *Abuse) run(ctx context.Context) {
-	if ab.memory != nil {
-		go ab.memory.Run(ctx, time.Minute)
-	}
-}
-
 // housekeeping picks up settings changed on other instances, sweeps expired blocks, and
 // applies the audit log's retention once an hour.
 func (ab *Abuse) housekeeping(ctx context.Context, a *App) {

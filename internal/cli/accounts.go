@@ -79,11 +79,6 @@ func siteURL(cfg *config.Config) string {
 	return "http://" + cfg.Addr
 }
 
-// runAccounts delivers mail in the background until ctx ends.
-func (a *App) runAccounts(ctx context.Context) {
-	go a.Mail.Run(ctx)
-}
-
 // accountsHousekeeping removes expired links, codes and sign-in flows, and old mail.
 func (a *App) accountsHousekeeping(ctx context.Context) {
 	if _, err := a.Accounts.Sweep(ctx); err != nil && ctx.Err() == nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/account"
@@ -64,6 +65,9 @@ type App struct {
 	// files deletes an account's files in every service that keeps some: the gallery,
 	// then, once wired, trainings and uploads.
 	files accountFiles
+
+	// background counts the goroutines Background started, which Close waits for.
+	background sync.WaitGroup
 }
 
 // Build opens the database, migrates it and wires the services. auditLines receives the
@@ -173,16 +177,22 @@ func BcryptSlots() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // Close releases the database and the Redis client.
 func (a *App) Close() error {
+	// The background work must have stopped (its context ended) before the database and
+	// the data directory go: housekeeping still writing there made a test's temporary
+	// directory impossible to remove.
+	a.background.Wait()
 	a.Abuse.close()
 	return a.DB.Close()
 }
 
 // Background runs the workers and the periodic housekeeping until ctx ends.
 func (a *App) Background(ctx context.Context) {
-	go a.Pool.Run(ctx)
-	a.Abuse.run(ctx)
-	a.runAccounts(ctx)
-	go func() {
+	a.background.Go(func() { a.Pool.Run(ctx) })
+	if a.Abuse.memory != nil {
+		a.background.Go(func() { a.Abuse.memory.Run(ctx, time.Minute) })
+	}
+	a.background.Go(func() { a.Mail.Run(ctx) })
+	a.background.Go(func() {
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
 		for {
@@ -193,7 +203,7 @@ func (a *App) Background(ctx context.Context) {
 			case <-tick.C:
 			}
 		}
-	}()
+	})
 }
 
 // housekeeping ends old sessions and gives subscribers their monthly credits.
