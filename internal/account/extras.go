@@ -29,6 +29,12 @@ type SessionRevoker interface {
 	RevokeUser(ctx context.Context, userID int64, keep string) (int64, error)
 }
 
+// TokenRevoker deletes an account's personal API tokens; the apitoken package's Store is
+// one.
+type TokenRevoker interface {
+	RevokeAll(ctx context.Context, userID int64) (int64, error)
+}
+
 // FileRemover deletes every file of an account; the gallery is one.
 type FileRemover interface {
 	DeleteAll(ctx context.Context, userID int64) error
@@ -39,6 +45,7 @@ type FileRemover interface {
 type Extras struct {
 	Mailer   Mailer
 	Sessions SessionRevoker
+	Tokens   TokenRevoker // revoked with every session by a password reset
 	Files    FileRemover
 	Jobs     JobForgetter
 	Settings *setting.Store
@@ -147,6 +154,15 @@ func (s *Service) revokeSessions(ctx context.Context, userID int64, keep string)
 		return nil
 	}
 	_, err := s.x.Sessions.RevokeUser(ctx, userID, keep)
+	return err
+}
+
+// revokeTokens deletes the personal API tokens of userID.
+func (s *Service) revokeTokens(ctx context.Context, userID int64) error {
+	if s.x.Tokens == nil {
+		return nil
+	}
+	_, err := s.x.Tokens.RevokeAll(ctx, userID)
 	return err
 }
 

@@ -145,7 +145,12 @@ func (s *Service) ResetPassword(ctx context.Context, requestID, code, newPasswor
 	if err := s.finishReset(ctx, requestID, row.UserID, hash); err != nil {
 		return nil, err
 	}
+	// A reset is how an account is taken back: whoever held it may have left sessions
+	// and API tokens behind.
 	if err := s.revokeSessions(ctx, row.UserID, ""); err != nil {
+		return nil, err
+	}
+	if err := s.revokeTokens(ctx, row.UserID); err != nil {
 		return nil, err
 	}
 	u, err := s.ByID(ctx, row.UserID)

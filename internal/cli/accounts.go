@@ -47,7 +47,7 @@ func (a *App) wireAccounts(cfg *config.Config, log *slog.Logger, db *database.DB
 	a.files = append(a.files, g)
 	mac := sha256.Sum256([]byte("account-codes:" + cfg.SecretKey))
 	a.Accounts.Configure(account.Extras{
-		Mailer: a.Mail, Sessions: a.Sessions, Files: &a.files, Jobs: a.Jobs,
+		Mailer: a.Mail, Sessions: a.Sessions, Tokens: a.Tokens, Files: &a.files, Jobs: a.Jobs,
 		Settings: a.Settings, Keys: ring,
 		MACKey: mac[:], SiteURL: site, Log: log,
 		Defaults: account.Rules{RequireVerification: acc.RequireVerification,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/apitoken"
 	"github.com/sketchmaker/sketchmaker/internal/audit"
 	"github.com/sketchmaker/sketchmaker/internal/blob"
 	"github.com/sketchmaker/sketchmaker/internal/config"
@@ -38,6 +39,7 @@ type App struct {
 	DB       *database.DB
 	Accounts *account.Service
 	Sessions *session.Store
+	Tokens   *apitoken.Store
 	Credits  *credit.Service
 	Jobs     *job.Store
 	Pool     *job.Pool
@@ -125,6 +127,7 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	a.Accounts = account.New(db, a.Hasher, policy, a.Credits, account.Lockout{
 		Threshold: cfg.Abuse.FailedLoginThreshold, Duration: cfg.Abuse.AccountLockout}, now)
 	a.Sessions = session.New(db, cfg.SessionLifetime, cfg.SessionIdle, now)
+	a.Tokens = apitoken.New(db, now)
 	a.Audit = audit.New(db, auditLines, now)
 	a.Jobs = job.NewStore(db, now)
 	a.Pool = job.NewPool(a.Jobs, cfg.Workers, log)
@@ -151,7 +154,7 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	}
 
 	a.Server, err = web.New(web.Deps{
-		Config: cfg, Log: log, Accounts: a.Accounts, Sessions: a.Sessions,
+		Config: cfg, Log: log, Accounts: a.Accounts, Sessions: a.Sessions, Tokens: a.Tokens,
 		Credits: a.Credits, Gallery: g, Generation: gen, Jobs: a.Jobs, Audit: a.Audit,
 		Settings: a.Settings, Ready: db.PingContext, Now: now,
 		Guard: a.Abuse.Guard, Moderation: a.Abuse.Moderation, Alerts: a.Abuse.Alerts,

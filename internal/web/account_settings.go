@@ -22,7 +22,8 @@ type sessionRow struct {
 	Current  bool
 }
 
-// settingsData gathers the settings page: profile, address, sessions, sign-in methods.
+// settingsData gathers the settings page: profile, address, sessions, sign-in methods and
+// API tokens.
 func (s *Server) settingsData(r *http.Request, extra map[string]any) (map[string]any, error) {
 	ctx, st := r.Context(), state(r)
 	u := st.user
@@ -49,10 +50,16 @@ func (s *Server) settingsData(r *http.Request, extra map[string]any) (map[string
 		return nil, err
 	}
 
-	data := map[string]any{
+	data, err := s.tokensData(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range map[string]any{
 		"Sessions": rows, "Images": images, "PendingEmail": pending, "Identities": ids,
 		"HasPassword": u.PasswordHash != "", "Unverified": !u.EmailVerified,
 		"MustEnrol": s.mustEnrol(ctx, u),
+	} {
+		data[k] = v
 	}
 	for k, v := range extra {
 		data[k] = v

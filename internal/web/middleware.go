@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/apitoken"
 	"github.com/sketchmaker/sketchmaker/internal/audit"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
 	"github.com/sketchmaker/sketchmaker/internal/role"
@@ -30,10 +31,11 @@ type reqState struct {
 	secure bool
 	api    bool
 
-	user   *account.User
-	sess   *session.Session
-	token  string // the session cookie's secret
-	anonID string // binds CSRF tokens before sign-in
+	user     *account.User
+	sess     *session.Session
+	token    string          // the session cookie's secret
+	apiToken *apitoken.Token // the bearer token that signed the request in, if any
+	anonID   string          // binds CSRF tokens before sign-in
 }
 
 type stateKey struct{}
@@ -265,11 +267,23 @@ func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, base, value s
 	})
 }
 
-// loadSession finds the signed-in user, if any. Visitors without a session get an
-// anonymous id that binds their CSRF tokens, so the sign-in form is protected too.
+// loadSession finds the signed-in user, if any: from a bearer API token on the JSON
+// routes that take one (apitokens.go), else from the session cookie. Visitors without a
+// session get an anonymous id that binds their CSRF tokens, so the sign-in form is
+// protected too.
 func (s *Server) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := state(r)
+		if secret, ok := bearerToken(r); ok && s.Tokens != nil && s.takesToken(r) {
+			// A bearer token decides alone: a bad one is refused, never helped by a
+			// cookie the same client happens to send.
+			if err := s.signInWithToken(w, r, secret); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		if tok := readCookie(r, sessionCookie, st.secure); tok != "" {
 			if ended := s.resolveSession(r, st, tok); ended {
 				s.setCookie(w, r, sessionCookie, "", -1)
@@ -338,9 +352,12 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// The one exemption: FAL's webhook is a server-to-server call authenticated by
-		// its ED25519 signature, with no session a forged request could ride on.
-		if r.Method == http.MethodPost && r.URL.Path == falWebhookPath {
+		// The exemptions: FAL's webhook is a server-to-server call authenticated by its
+		// ED25519 signature, and a request signed in by a bearer API token carries its
+		// credential in a header no browser adds by itself; neither has a session a forged
+		// request could ride on.
+		if r.Method == http.MethodPost && r.URL.Path == falWebhookPath ||
+			state(r).apiToken != nil {
 			next.ServeHTTP(w, r)
 			return
 		}

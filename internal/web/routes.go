@@ -20,6 +20,10 @@ type route struct {
 	handler http.HandlerFunc
 }
 
+// tokenFiles are the routes that answer files rather than JSON and still take a personal
+// API token (apitokens.go), since a script that lists its images fetches them next.
+var tokenFiles = map[string]bool{"GET /download/{id}/{format}": true}
+
 // routes is every route SketchMaker serves, with the permission each needs. A route without
 // a known permission stops the server from starting.
 func (s *Server) routes() []route {
@@ -105,6 +109,9 @@ func (s *Server) routes() []route {
 			s.revokeSession},
 		{"POST /settings/sessions/revoke-others", role.SignedIn, false, unlimited,
 			s.revokeOtherSessions},
+		{"POST /settings/api-tokens", role.SignedIn, false, unlimited, s.createAPIToken},
+		{"POST /settings/api-tokens/{id}/revoke", role.SignedIn, false, unlimited,
+			s.revokeAPIToken},
 		{"POST /settings/identities/{provider}/unlink", role.SignedIn, false, unlimited,
 			s.unlinkIdentity},
 		{"POST /settings/delete", role.SignedIn, false, guard.LoginAttempts, s.deleteAccount},
@@ -271,11 +278,14 @@ func (s *Server) buildMux(routes []route) (*http.ServeMux, error) {
 	}
 
 	mux := http.NewServeMux()
-	s.limits = map[string]string{}
+	s.limits, s.tokenRoutes = map[string]string{}, map[string]bool{}
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, s.authorize(rt))
 		if rt.limit != unlimited {
 			s.limits[rt.pattern] = rt.limit
+		}
+		if (rt.api || tokenFiles[rt.pattern]) && rt.perm != role.Public {
+			s.tokenRoutes[rt.pattern] = true
 		}
 	}
 	mux.HandleFunc("/", s.unrouted)

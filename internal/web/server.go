@@ -14,6 +14,7 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/account"
 	"github.com/sketchmaker/sketchmaker/internal/admin"
 	"github.com/sketchmaker/sketchmaker/internal/alert"
+	"github.com/sketchmaker/sketchmaker/internal/apitoken"
 	"github.com/sketchmaker/sketchmaker/internal/audit"
 	"github.com/sketchmaker/sketchmaker/internal/catalog"
 	"github.com/sketchmaker/sketchmaker/internal/clientip"
@@ -44,6 +45,7 @@ type Deps struct {
 	Log        *slog.Logger
 	Accounts   *account.Service
 	Sessions   *session.Store
+	Tokens     *apitoken.Store // personal API tokens; nil turns bearer tokens off
 	Credits    *credit.Service
 	Gallery    *gallery.Gallery
 	Generation *generation.Service
@@ -91,8 +93,9 @@ type Server struct {
 
 	// mux and limits let middleware find a request's route, and the rate limit it names,
 	// before the route runs.
-	mux    *http.ServeMux
-	limits map[string]string
+	mux         *http.ServeMux
+	limits      map[string]string
+	tokenRoutes map[string]bool // the patterns that accept an API token
 }
 
 // New builds the server and its route table. It fails when a route lacks a permission.

@@ -23,8 +23,8 @@ const (
 
 // accountFlashes are the notices of the account flows; the cookie carries only the key.
 var accountFlashes = map[string]string{
-	"password_reset": "Your password is changed and every session was signed out. " +
-		"Sign in with the new password.",
+	"password_reset": "Your password is changed, every session was signed out and your API " +
+		"tokens were revoked. Sign in with the new password.",
 	"password_changed": "Your password is changed. Your other sessions were signed out.",
 	"email_confirmed":  "Your email address is confirmed.",
 	"email_changed":    "Your new email address is confirmed and now signs you in.",
@@ -34,6 +34,7 @@ var accountFlashes = map[string]string{
 	"profile_saved":      "Your profile is saved.",
 	"session_revoked":    "The session was signed out.",
 	"sessions_revoked":   "Every other session was signed out.",
+	"api_token_revoked":  "The API token was revoked: scripts using it are refused from now on.",
 	"two_factor_on":      "Two-factor sign-in is on.",
 	"two_factor_off":     "Two-factor sign-in is off.",
 	"two_factor_expired": "That sign-in took too long or had too many wrong codes. Sign in again.",

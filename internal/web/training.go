@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sketchmaker/sketchmaker/internal/apitoken"
 	"github.com/sketchmaker/sketchmaker/internal/audit"
 	"github.com/sketchmaker/sketchmaker/internal/credit"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
@@ -21,14 +22,17 @@ import (
 var uploadPaths = map[string]bool{"/api/training/upload": true}
 
 // uploadLimit returns the body limit of an upload request, and false for any other
-// request. Only a request that carries its CSRF token in a header gets the larger limit:
-// the CSRF check would otherwise parse a multipart body to find the token, reading a
-// whole upload before anyone is authorised.
+// request. Only a request that carries its CSRF token in a header, or an API token, gets
+// the larger limit: the CSRF check would otherwise parse a multipart body to find the
+// token, reading a whole upload before anyone is authorised. Both are checked before the
+// body is read.
 func (s *Server) uploadLimit(r *http.Request) (int64, bool) {
 	if r.Method != http.MethodPost || !uploadPaths[r.URL.Path] {
 		return 0, false
 	}
-	if r.Header.Get("X-CSRFToken") == "" && r.Header.Get("X-CSRF-Token") == "" {
+	secret, bearer := bearerToken(r)
+	if r.Header.Get("X-CSRFToken") == "" && r.Header.Get("X-CSRF-Token") == "" &&
+		!(bearer && apitoken.Looks(secret)) {
 		return 0, false
 	}
 	return s.Config.MaxUploadBytes, true

@@ -1,0 +1,282 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sketchmaker/sketchmaker/internal/account"
+	"github.com/sketchmaker/sketchmaker/internal/apptest"
+	"github.com/sketchmaker/sketchmaker/internal/role"
+)
+
+var newTokenRE = regexp.MustCompile(`<code class="secret">(smk_[A-Za-z0-9_-]+)</code>`)
+
+// createToken makes an API token through the settings form and returns its secret.
+func createToken(t *testing.T, c *apptest.Client, name string) string {
+	t.Helper()
+	res := c.PostForm("/settings/api-tokens", url.Values{"name": {name},
+		"expires_in_days": {"90"}})
+	m := newTokenRE.FindSubmatch(res.Body)
+	if res.StatusCode != http.StatusCreated || m == nil {
+		t.Fatalf("create token: %d %s", res.StatusCode, res.Body)
+	}
+	return string(m[1])
+}
+
+// bearer sends a request with an API token and no cookies.
+func bearer(t *testing.T, app *apptest.App, method, path, token string,
+	body []byte) *apptest.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, app.URL+path, strings.NewReader(string(body)))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return app.Client(t).Do(req)
+}
+
+// premiumUser registers a user on the premium plan, which includes API access.
+func premiumUser(t *testing.T, app *apptest.App, email string) *apptest.Client {
+	t.Helper()
+	c := signedIn(t, app, email, 50)
+	if err := app.Credits.SetPlan(context.Background(), c.UserID(), "premium", 0,
+		"test"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestAPITokensOpenTheJSONAPIOnly(t *testing.T) {
+	app := apptest.New(t)
+	c := premiumUser(t, app, "script@example.com")
+	secret := createToken(t, c, "nightly <export>")
+
+	// The secret is shown once: the settings page lists the token by its start only.
+	page := c.Get("/settings")
+	if strings.Contains(string(page.Body), secret) ||
+		!strings.Contains(string(page.Body), secret[:10]) ||
+		!strings.Contains(string(page.Body), "nightly &lt;export&gt;") {
+		t.Fatalf("settings page after creation: %s", page.Body)
+	}
+	if strings.Contains(app.Audit.String(), secret) ||
+		!acctAudit(app, "api_token_created", `"name":"nightly \u003cexport\u003e"`) {
+		t.Fatalf("audit: %s", app.Audit.String())
+	}
+
+	// The JSON API answers the token, with no cookie and no CSRF token.
+	res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil)
+	if res.StatusCode != http.StatusOK || res.JSON()["email"] != "script@example.com" {
+		t.Fatalf("profile by token: %d %s", res.StatusCode, res.Body)
+	}
+	body, _ := json.Marshal(map[string]any{"prompt": "a lighthouse at dusk"})
+	res = bearer(t, app, http.MethodPost, "/generate/image", secret, body)
+	if res.StatusCode != http.StatusOK || res.JSON()["credits_used"] == nil {
+		t.Fatalf("generate by token: %d %s", res.StatusCode, res.Body)
+	}
+	if res := bearer(t, app, http.MethodGet, "/api/gallery", secret, nil); res.StatusCode !=
+		http.StatusOK || !strings.Contains(string(res.Body), "a lighthouse at dusk") {
+		t.Fatalf("gallery by token: %d %s", res.StatusCode, res.Body)
+	}
+
+	// Downloads of the caller's images take it too: a script fetches them next.
+	var list struct {
+		Images []struct {
+			ID string `json:"id"`
+		} `json:"images"`
+	}
+	_ = json.Unmarshal(bearer(t, app, http.MethodGet, "/api/gallery", secret, nil).Body, &list)
+	if len(list.Images) != 1 {
+		t.Fatalf("gallery by token lists %d images", len(list.Images))
+	}
+	res = bearer(t, app, http.MethodGet, "/download/"+list.Images[0].ID+"/webp", secret, nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/webp" {
+		t.Fatalf("download by token: %d %v", res.StatusCode, res.Header)
+	}
+
+	// Pages and settings do not take it: a token cannot make tokens or sign anyone out.
+	if res := bearer(t, app, http.MethodGet, "/gallery", secret, nil); res.StatusCode !=
+		http.StatusSeeOther {
+		t.Fatalf("gallery page by token: %d", res.StatusCode)
+	}
+	form := []byte(url.Values{"name": {"more"}, "expires_in_days": {"0"}}.Encode())
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/settings/api-tokens",
+		strings.NewReader(string(form)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+secret)
+	if res := app.Client(t).Do(req); res.StatusCode < 400 || res.StatusCode >= 500 {
+		t.Fatalf("token creating a token: %d", res.StatusCode)
+	}
+	if n := countTokens(t, app); n != 1 {
+		t.Fatalf("%d tokens after a token tried to make one", n)
+	}
+}
+
+func countTokens(t *testing.T, app *apptest.App) int {
+	t.Helper()
+	var n int
+	if err := app.DB.GetContext(context.Background(), &n,
+		"SELECT COUNT(*) FROM api_tokens"); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAPITokenRefusals(t *testing.T) {
+	app := apptest.New(t)
+	c := premiumUser(t, app, "tokens@example.com")
+	secret := createToken(t, c, "laptop")
+
+	// A mistyped or unknown token is refused with 401 and RFC 6750's header, even when the
+	// same client also holds a valid session cookie.
+	typo := secret[:len(secret)-2] + "zz"
+	if typo == secret {
+		typo = secret[:len(secret)-2] + "yy"
+	}
+	for _, tok := range []string{typo, "smk_short", "not-a-token"} {
+		req, _ := http.NewRequest(http.MethodGet, app.URL+"/api/user/profile", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res := c.Do(req) // c carries the session cookie
+		if res.StatusCode != http.StatusUnauthorized ||
+			!strings.Contains(res.Header.Get("WWW-Authenticate"), "invalid_token") ||
+			res.JSON()["type"] == nil {
+			t.Fatalf("token %q: %d %v %s", tok, res.StatusCode, res.Header, res.Body)
+		}
+	}
+
+	// The cookie alone still needs its CSRF token for a change.
+	body, _ := json.Marshal(map[string]any{"prompt": "a quiet harbour"})
+	if res := c.Send(http.MethodPost, "/generate/image", "application/json", body,
+		""); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cookie without CSRF: %d", res.StatusCode)
+	}
+
+	// A plan without API access turns the token off until the plan includes it again.
+	uid := c.UserID()
+	if err := app.Credits.SetPlan(context.Background(), uid, "free", 0, "test"); err != nil {
+		t.Fatal(err)
+	}
+	res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil)
+	if res.StatusCode != http.StatusForbidden ||
+		!strings.Contains(res.JSON()["error"].(string), "plan does not include API access") {
+		t.Fatalf("token on the free plan: %d %s", res.StatusCode, res.Body)
+	}
+	if res := c.PostForm("/settings/api-tokens", url.Values{"name": {"x"},
+		"expires_in_days": {"30"}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("creating a token on the free plan: %d", res.StatusCode)
+	}
+	if err := app.Credits.SetPlan(context.Background(), uid, "premium", 0, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil); res.StatusCode !=
+		http.StatusOK {
+		t.Fatalf("token back on premium: %d", res.StatusCode)
+	}
+
+	// A disabled account's token is refused.
+	if _, err := app.DB.ExecContext(context.Background(), app.DB.Rebind(
+		`UPDATE users SET status = ? WHERE id = ?`), account.StatusDisabled, uid); err != nil {
+		t.Fatal(err)
+	}
+	if res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil); res.StatusCode !=
+		http.StatusForbidden {
+		t.Fatalf("token of a disabled account: %d", res.StatusCode)
+	}
+}
+
+func TestAPITokenRevocation(t *testing.T) {
+	app := apptest.New(t)
+	c := premiumUser(t, app, "revoke@example.com")
+	secret := createToken(t, c, "ci")
+	other := premiumUser(t, app, "other@example.com")
+	createToken(t, other, "theirs")
+
+	var id string
+	if err := app.DB.GetContext(context.Background(), &id, app.DB.Rebind(
+		`SELECT id FROM api_tokens WHERE user_id = ?`), c.UserID()); err != nil {
+		t.Fatal(err)
+	}
+	// Another user cannot revoke it, nor learn that it exists.
+	if res := other.PostForm("/settings/api-tokens/"+id+"/revoke", url.Values{}); res.
+		StatusCode != http.StatusNotFound {
+		t.Fatalf("revoke by another user: %d", res.StatusCode)
+	}
+	if res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil); res.StatusCode !=
+		http.StatusOK {
+		t.Fatalf("token after another user's attempt: %d", res.StatusCode)
+	}
+
+	res := c.PostForm("/settings/api-tokens/"+id+"/revoke", url.Values{})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d %s", res.StatusCode, res.Body)
+	}
+	if res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil); res.StatusCode !=
+		http.StatusUnauthorized {
+		t.Fatalf("revoked token: %d", res.StatusCode)
+	}
+	if !acctAudit(app, "api_token_revoked", `"name":"ci"`) {
+		t.Fatal("revocation not audited")
+	}
+}
+
+func TestAPITokensOfAdministrators(t *testing.T) {
+	app := apptest.New(t)
+	acctUser(t, app, "boss@example.com", role.Admin)
+	admin := app.Client(t)
+	acctSignIn(t, admin, "boss@example.com", goodPassword)
+	// Administrators have API access whatever their plan, and their role's routes.
+	secret := createToken(t, admin, "monitoring")
+	if res := bearer(t, app, http.MethodGet, "/admin/api/status", secret, nil); res.
+		StatusCode != http.StatusOK {
+		t.Fatalf("admin API by token: %d %s", res.StatusCode, res.Body)
+	}
+
+	user := premiumUser(t, app, "plain@example.com")
+	userSecret := createToken(t, user, "mine")
+	if res := bearer(t, app, http.MethodGet, "/admin/api/status", userSecret, nil); res.
+		StatusCode != http.StatusForbidden {
+		t.Fatalf("admin API by a user's token: %d", res.StatusCode)
+	}
+}
+
+func TestAPITokenUploadsWithoutCSRF(t *testing.T) {
+	app := apptest.New(t)
+	c := premiumUser(t, app, "uploader@example.com")
+	secret := createToken(t, c, "uploader")
+	body, ctype := multipartBody(t, part{"tiny.png", sharedFile(t, "attacks",
+		"valid_tiny.png")})
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/api/training/upload",
+		strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	if res := app.Client(t).Do(req); res.StatusCode != http.StatusOK {
+		t.Fatalf("upload by token: %d %s", res.StatusCode, res.Body)
+	}
+}
+
+func TestPasswordResetRevokesAPITokens(t *testing.T) {
+	app := newMailApp(t, nil)
+	uid := acctUser(t, app.App, "reset@example.com", role.User)
+	if err := app.Credits.SetPlan(context.Background(), uid, "premium", 0, "t"); err != nil {
+		t.Fatal(err)
+	}
+	c := app.Client(t)
+	acctSignIn(t, c, "reset@example.com", goodPassword)
+	secret := createToken(t, c, "before reset")
+
+	r := app.Client(t)
+	r.PostForm("/forgot-password", url.Values{"email": {"reset@example.com"}})
+	code := app.SMTP.Wait(t, "reset@example.com", "reset code").Code()
+	if res := r.PostForm("/reset-password", url.Values{"code": {code},
+		"password": {acctNewPassword}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset: %d %s", res.StatusCode, res.Body)
+	}
+	if res := bearer(t, app.App, http.MethodGet, "/api/user/profile", secret, nil); res.
+		StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token after a password reset: %d", res.StatusCode)
+	}
+}
