@@ -59,6 +59,8 @@ const (
 	IPUnblocked        = "ip_unblocked"
 	ContentReviewed    = "content_reviewed"
 	AlertAcknowledged  = "alert_acknowledged"
+	ImageShared        = "image_shared"
+	ImageUnshared      = "image_unshared"
 )
 
 // Types lists the event types above, for filters and documentation.
@@ -70,6 +72,7 @@ func Types() []string {
 		IPBlocked, UserApproved, UserDeleted, PlanChanged, CreditsChanged, SettingChanged,
 		BackupMade, SetupCompleted, AuditPruned, AuditExported, IPUnblocked,
 		ContentReviewed, AlertAcknowledged, UserCreated, UserDeactivated, UserReactivated,
+		ImageShared, ImageUnshared,
 	}, accountTypes()...)
 }
 

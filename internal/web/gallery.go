@@ -149,9 +149,14 @@ func (s *Server) showImagePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	share, err := s.imageShare(r, im)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "image", "Image", map[string]any{
 		"Image": im, "EngineLabel": engineLabel(im.Engine), "Formats": []string{
-			"png", "jpeg", "webp"},
+			"png", "jpeg", "webp"}, "Share": share,
 	})
 }
 

@@ -79,6 +79,16 @@ func (s *Server) routes() []route {
 		{"GET /images/{id}/thumb", role.Gallery, false, unlimited, s.serveThumb},
 		{"GET /download/{id}/{format}", role.Gallery, false, guard.APICalls, s.download},
 
+		// Share links (share.go): the owner opens and ends them; anyone with one sees the
+		// image.
+		{"POST /gallery/{id}/share", role.Gallery, false, unlimited, s.shareImage},
+		{"POST /gallery/{id}/unshare", role.Gallery, false, unlimited, s.unshareImage},
+		{"POST /api/gallery/{id}/share", role.Gallery, true, guard.APICalls, s.shareImageAPI},
+		{"DELETE /api/gallery/{id}/share", role.Gallery, true, guard.APICalls,
+			s.unshareImageAPI},
+		{"GET /s/{token}", role.Public, false, unlimited, s.showSharedPage},
+		{"GET /s/{token}/image", role.Public, false, unlimited, s.serveSharedImage},
+
 		// The account.
 		{"GET /subscription", role.SignedIn, false, unlimited, s.showSubscriptionPage},
 		{"GET /settings", role.SignedIn, false, unlimited, s.showSettingsPage},
