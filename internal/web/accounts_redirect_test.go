@@ -120,3 +120,26 @@ func TestAccountsSessionFixation(t *testing.T) {
 		t.Fatal("the session before the two-factor sign-in still works")
 	}
 }
+
+func TestSignInGoesOnlyToPages(t *testing.T) {
+	app := newMailApp(t, nil)
+	acctUser(t, app.App, "page@example.com", role.User)
+	for next, want := range map[string]string{
+		"/logout":           "/dashboard", // a POST route: GET would answer 405
+		"/settings/delete":  "/dashboard",
+		"/no/such/page":     "/dashboard",
+		"/gallery?page=2":   "/gallery?page=2",
+		"/settings":         "/settings",
+		"/api/user/profile": "/api/user/profile",
+	} {
+		c := app.Client(t)
+		res := c.PostForm("/login", url.Values{"email": {"page@example.com"},
+			"password": {goodPassword}, "next": {next}})
+		if loc := res.Header.Get("Location"); loc != want {
+			t.Errorf("next=%s: went to %q, want %q", next, loc, want)
+		}
+		if loc := c.Get("/login?next=" + url.QueryEscape(next)).Header.Get("Location"); loc != want {
+			t.Errorf("signed in, /login?next=%s went to %q, want %q", next, loc, want)
+		}
+	}
+}

@@ -150,9 +150,10 @@ func TestAPITokenRefusals(t *testing.T) {
 
 	// The cookie alone still needs its CSRF token for a change.
 	body, _ := json.Marshal(map[string]any{"prompt": "a quiet harbour"})
-	if res := c.Send(http.MethodPost, "/generate/image", "application/json", body,
-		""); res.StatusCode != http.StatusForbidden {
-		t.Fatalf("cookie without CSRF: %d", res.StatusCode)
+	res := c.Send(http.MethodPost, "/generate/image", "application/json", body, "")
+	if msg, _ := res.JSON()["error"].(string); res.StatusCode != http.StatusForbidden ||
+		!strings.Contains(msg, "X-CSRFToken") || !strings.Contains(msg, "Bearer") {
+		t.Fatalf("cookie without CSRF: %d %s", res.StatusCode, res.Body)
 	}
 
 	// A plan without API access turns the token off until the plan includes it again.
@@ -160,7 +161,7 @@ func TestAPITokenRefusals(t *testing.T) {
 	if err := app.Credits.SetPlan(context.Background(), uid, "free", 0, "test"); err != nil {
 		t.Fatal(err)
 	}
-	res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil)
+	res = bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil)
 	if res.StatusCode != http.StatusForbidden ||
 		!strings.Contains(res.JSON()["error"].(string), "plan does not include API access") {
 		t.Fatalf("token on the free plan: %d %s", res.StatusCode, res.Body)

@@ -53,9 +53,24 @@ func localPath(next string) string {
 	return next
 }
 
+// nextPath is localPath for the redirect that ends a sign-in: next must also name a page,
+// something a browser can open with GET. Sent to POST /logout, say, the person would land
+// on a 405 right after signing in.
+func (s *Server) nextPath(next string) string {
+	p := localPath(next)
+	req, err := http.NewRequest(http.MethodGet, p, nil)
+	if err != nil {
+		return "/dashboard"
+	}
+	if _, pattern := s.mux.Handler(req); pattern == "" || pattern == "/" {
+		return "/dashboard"
+	}
+	return p
+}
+
 func (s *Server) showLoginPage(w http.ResponseWriter, r *http.Request) {
 	if state(r).user != nil {
-		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+		http.Redirect(w, r, s.nextPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
 	s.render(w, r, http.StatusOK, "login", "Sign in",

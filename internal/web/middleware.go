@@ -378,12 +378,22 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 		}
 		if err := s.csrf.Check(csrfBinding(state(r)), tok); err != nil {
 			s.recordCSRFFailure(r, err.Error())
-			s.fail(w, r, fault.Wrap(fault.Forbidden, "The security token of this form is "+
-				"missing or has expired. Reload the page and try again.", err))
+			s.fail(w, r, fault.Wrap(fault.Forbidden, csrfMessage(state(r).api), err))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// csrfMessage tells a person with a form, or the author of a script, what to send.
+func csrfMessage(api bool) string {
+	if api {
+		return "The CSRF token is missing or has expired. Send the token of a page's " +
+			"csrf-token meta tag in the X-CSRFToken header, or call the API with a personal " +
+			"API token (Authorization: Bearer), which needs none."
+	}
+	return "The security token of this form is missing or has expired. Reload the page " +
+		"and try again."
 }
 
 func isMultipart(r *http.Request) bool {

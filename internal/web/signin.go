@@ -156,7 +156,7 @@ func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, u *account
 	}
 	s.audit(r, audit.Event{Type: audit.LoginSuccess, UserID: u.ID, Details: details})
 
-	dest := localPath(next)
+	dest := s.nextPath(next)
 	if s.mustEnrol(r.Context(), u) {
 		dest = "/settings/two-factor"
 		setFlash(w, "enrol_two_factor")
