@@ -50,6 +50,10 @@ func loadViews() (*views, error) {
 		},
 		"isAdmin": func(u *account.User) bool { return u != nil && u.Role.Can(role.ViewUsers) },
 		"add":     func(a, b int) int { return a + b },
+		// price writes a plan's price, kept in cents, in its currency: 1900 is "19.00".
+		"price": func(cents int) string {
+			return strconv.Itoa(cents/100) + "." + fmt.Sprintf("%02d", cents%100)
+		},
 		"under": func(path, prefix string) bool {
 			return path == prefix || strings.HasPrefix(path, prefix+"/")
 		},
