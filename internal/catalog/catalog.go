@@ -223,6 +223,9 @@ func (s *Service) SetDefault(ctx context.Context, modelID string, actorID int64)
 	if !ok {
 		return "", ErrUnknownModel
 	}
+	if err := m.Unchecked(); err != nil {
+		return "", err
+	}
 	if !m.Available {
 		return "", fault.Field("model", "The model "+m.Name+" cannot run here yet: its "+
 			"provider is not configured.")
@@ -292,7 +295,8 @@ func (s *Service) Price(ctx context.Context, modelID string) (credit.Milli, bool
 
 // Offer returns the models userID may choose on the studio page (available here, switched
 // on, and open to the user's plan) and the one to preselect ("" when the default is not
-// among them).
+// among them). While a provider's settings cannot be read, it offers nothing and returns
+// that model's Unchecked error: a shorter list would move requests to another model.
 func (s *Service) Offer(ctx context.Context, userID int64) ([]generation.Model, string, error) {
 	def, err := s.Default(ctx)
 	if err != nil {
@@ -305,7 +309,13 @@ func (s *Service) Offer(ctx context.Context, userID int64) ([]generation.Model, 
 
 	var out []generation.Model
 	pick := ""
-	for _, m := range generation.Models() {
+	for _, m := range generation.Catalog() {
+		if err := m.Unchecked(); err != nil {
+			return nil, "", err
+		}
+		if !m.Available {
+			continue
+		}
 		c, err := s.Choice(ctx, m.ID)
 		if err != nil {
 			return nil, "", err

@@ -13,6 +13,7 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/database/dbtest"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
 	"github.com/sketchmaker/sketchmaker/internal/generation"
+	"github.com/sketchmaker/sketchmaker/internal/provider"
 	"github.com/sketchmaker/sketchmaker/internal/setting"
 )
 
@@ -159,4 +160,58 @@ func TestSetPlanModels(t *testing.T) {
 			t.Fatalf("unknown plan: %v", err)
 		}
 	})
+}
+
+// TestUnreadProviderSettings makes every provider check fail to read the settings: the
+// studio's offer, the default for a request without a model, and a new default model are
+// refused as passing, not answered as if the providers were not configured.
+func TestUnreadProviderSettings(t *testing.T) {
+	ctx := context.Background()
+	c := newCatalog(t, dbtest.SQLite(t))
+	t.Cleanup(func() { generation.Configure(provider.Catalog(), nil) })
+	cases := []struct {
+		name   string
+		answer error // of every provider check
+	}{
+		{name: "not configured"},
+		{name: "settings read timed out", answer: context.DeadlineExceeded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			generation.ConfigureChecked(provider.Catalog(), func(context.Context, string) (
+				bool, error) {
+				return false, tc.answer
+			})
+			unread := func(err error) bool {
+				fe := fault.As(err)
+				return fe != nil && fe.Kind == fault.Unavailable &&
+					errors.Is(err, generation.ErrUnchecked) && errors.Is(err, tc.answer)
+			}
+
+			offered, _, err := c.Offer(ctx, 1)
+			if tc.answer != nil && (!unread(err) || offered != nil) {
+				t.Fatalf("offer: %v, %v", offered, err)
+			}
+			if tc.answer == nil && (err != nil || len(offered) != 1) {
+				t.Fatalf("offer without providers: %v, %v", offered, err)
+			}
+
+			def, err := c.DefaultFor(ctx, 1)
+			if tc.answer != nil && (!unread(err) || def != "") {
+				t.Fatalf("default for a request: %q, %v", def, err)
+			}
+			if tc.answer == nil && (err != nil || def != generation.DefaultModel) {
+				t.Fatalf("default without providers: %q, %v", def, err)
+			}
+
+			_, err = c.SetDefault(ctx, flux, 1)
+			fe := fault.As(err)
+			if tc.answer != nil && !unread(err) {
+				t.Fatalf("new default: %v", err)
+			}
+			if tc.answer == nil && (fe == nil || fe.Field != "model") {
+				t.Fatalf("new default without its provider: %v", err)
+			}
+		})
+	}
 }

@@ -40,24 +40,24 @@ func (s *Service) applyPolicy(ctx context.Context, userID int64, p *Params) erro
 	return s.policy.Allowed(ctx, userID, p.Model)
 }
 
-// unitPrice is the price of one image of the model: the administrators' price for it when
-// they set one, otherwise the provider catalog's, otherwise the image_generation
-// feature's price.
-func (s *Service) unitPrice(ctx context.Context, modelID string) (credit.Milli, error) {
+// unitPrice is the price of one image of m: the administrators' price for it when they
+// set one, otherwise the provider catalog's, otherwise the image_generation feature's
+// price.
+func (s *Service) unitPrice(ctx context.Context, m Model) (credit.Milli, error) {
 	if s.policy != nil {
-		price, ok, err := s.policy.Price(ctx, modelID)
+		price, ok, err := s.policy.Price(ctx, m.ID)
 		if err != nil {
-			return 0, fmt.Errorf("price of %s: %w", modelID, err)
+			return 0, fmt.Errorf("price of %s: %w", m.ID, err)
 		}
 		if ok {
 			return price, nil
 		}
 	}
 	// The provider catalog's price of the model, when it names one (issue 5).
-	if m, err := LookupModel(modelID); err == nil && m.Def.Cost != "" {
+	if m.Def.Cost != "" {
 		price, err := credit.ParseCredits(m.Def.Cost)
 		if err != nil {
-			return 0, fmt.Errorf("catalog price of %s: %w", modelID, err)
+			return 0, fmt.Errorf("catalog price of %s: %w", m.ID, err)
 		}
 		return price, nil
 	}

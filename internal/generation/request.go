@@ -6,6 +6,7 @@ package generation
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -137,7 +138,9 @@ func checkChoices(r *Request, p *Params) error {
 		p.Model = model
 	}
 	p.modelDefaulted = model == ""
-	if _, err := LookupModel(p.Model); err != nil {
+	// A model whose provider could not be checked is no mistake of the request: Submit
+	// answers it with a passing error, and logs why.
+	if _, err := LookupModel(p.Model); err != nil && !errors.Is(err, ErrUnchecked) {
 		return err
 	}
 

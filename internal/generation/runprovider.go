@@ -36,11 +36,7 @@ func (s *Service) runProvider(ctx context.Context, j *job.Job, p *Params,
 	report func(int, string)) (job.Outcome, error) {
 	unit := j.CostReserved / int64(max(p.NumImages, 1))
 	none := s.outcome(Result{}, unit)
-	m, err := LookupModel(j.Model)
-	if err != nil || s.providers == nil {
-		return none, delivered(errNoProviders, 0, p.NumImages)
-	}
-	img, err := s.providers.Image(ctx, j.Provider)
+	m, img, err := s.imageProvider(ctx, j)
 	if err != nil {
 		return none, delivered(err, 0, p.NumImages)
 	}
@@ -67,6 +63,47 @@ func (s *Service) runProvider(ctx context.Context, j *job.Job, p *Params,
 	}
 	rep.send(100, "Done", true)
 	return s.outcome(res, unit), nil
+}
+
+// imageProvider returns the job's model and its provider. A provider that is not
+// configured fails the job; one whose settings could not be read leaves the job for a
+// later attempt (job.ErrLater).
+func (s *Service) imageProvider(ctx context.Context, j *job.Job) (Model, provider.Image,
+	error) {
+	if s.providers == nil {
+		return Model{}, nil, errNoProviders
+	}
+	m, err := lookupModel(ctx, j.Model)
+	if err != nil {
+		return m, nil, lookupError(ctx, err)
+	}
+
+	img, err := s.providers.Image(ctx, j.Provider)
+	if err == nil {
+		return m, img, nil
+	}
+	if ctx.Err() != nil {
+		return m, nil, ctx.Err()
+	}
+	// The registry reads the settings once more and cannot tell a failed read from a
+	// missing provider; a second check, which can, decides.
+	if _, cerr := lookupModel(ctx, j.Model); errors.Is(cerr, ErrUnchecked) {
+		return m, nil, lookupError(ctx, cerr)
+	}
+	return m, nil, err
+}
+
+// lookupError classifies a failed model lookup of a running job: the job's own end
+// (canceled, stopped or out of time) as it is, unread provider settings as passing, and
+// anything else as a provider that is not configured.
+func lookupError(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, ErrUnchecked):
+		return job.Later(err)
+	}
+	return fault.Wrap(errNoProviders.Kind, errNoProviders.Message, err)
 }
 
 // generate runs the provider call and returns its pictures and the request's handle.

@@ -73,12 +73,23 @@ type Submission struct {
 }
 
 // Submit reserves the credits for p and queues its job, in one transaction: either both
-// happen or neither does.
+// happen or neither does. While the provider settings cannot be read, it queues nothing
+// and answers an Unavailable error with ErrUnchecked in its chain.
 func (s *Service) Submit(ctx context.Context, userID int64, p *Params) (*Submission, error) {
+	sub, err := s.submit(ctx, userID, p)
+	if errors.Is(err, ErrUnchecked) && s.log != nil {
+		s.log.Warn("submission refused: provider settings unread", "user_id", userID,
+			"model", p.Model, "error", err)
+	}
+	return sub, err
+}
+
+// submit is Submit without the log.
+func (s *Service) submit(ctx context.Context, userID int64, p *Params) (*Submission, error) {
 	if err := s.applyPolicy(ctx, userID, p); err != nil {
 		return nil, err
 	}
-	m, err := LookupModel(p.Model)
+	m, err := lookupModel(ctx, p.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +98,7 @@ func (s *Service) Submit(ctx context.Context, userID int64, p *Params) (*Submiss
 		// the reservation covers exactly those.
 		p.NumImages = m.Def.Images(p.NumImages)
 	}
-	unit, err := s.unitPrice(ctx, m.ID)
+	unit, err := s.unitPrice(ctx, m)
 	if err != nil {
 		return nil, err
 	}

@@ -232,6 +232,22 @@ func (s *Store) SetProviderRequest(ctx context.Context, id, requestID string) er
 	return nil
 }
 
+// Postpone hands a running job of worker back for a later attempt: the job keeps its
+// attempts and stays running, without a worker, until its lease runs out at until and
+// Recover queues it again (or fails it, when it used every attempt). It returns false
+// when the job was no longer this worker's.
+func (s *Store) Postpone(ctx context.Context, id, worker string, until time.Time,
+	msg string) (bool, error) {
+	q := s.db.Rebind(`UPDATE jobs SET worker = '', lease_until = ?, message = ?
+		WHERE id = ? AND worker = ? AND status = ?`)
+	res, err := s.db.ExecContext(ctx, q, until.UnixMilli(), msg, id, worker, Running)
+	if err != nil {
+		return false, fmt.Errorf("postpone job: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // Finish moves a running job of worker to its final state. It returns false when the job was
 // not this worker's to finish.
 func (s *Store) Finish(ctx context.Context, j *Job, worker string) (bool, error) {

@@ -13,6 +13,19 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/fault"
 )
 
+// ErrLater is in the chain of an error that a later attempt may well not meet, such as
+// a database that did not answer in time. A run that fails with it leaves its job for a
+// later attempt, unless the job has used every attempt.
+var ErrLater = errors.New("passing failure")
+
+// Later marks err as passing (see ErrLater). Its safe face, if it has one, is kept for
+// the job's last attempt.
+func Later(err error) error { return fmt.Errorf("%w: %w", ErrLater, err) }
+
+// laterDelay is how long a job that met a passing failure waits after its first attempt;
+// the wait doubles with each attempt.
+const laterDelay = 10 * time.Second
+
 // Outcome is what a finished run delivered.
 type Outcome struct {
 	Result  string // JSON describing the result, stored on the job
@@ -235,6 +248,10 @@ func (p *Pool) runOne(ctx context.Context, j *Job, worker string) {
 		// Shutting down: leave the job running; its lease runs out and it is claimed again.
 		return
 	}
+	if errors.Is(err, ErrLater) && !lost.Load() && j.Attempts < MaxAttempts {
+		p.postpone(ctx, j, worker, err)
+		return
+	}
 	j.Result, j.CostSettled, j.Message = out.Result, out.Used, out.Message
 	j.Status, j.Progress = Succeeded, 100
 	switch {
@@ -260,6 +277,25 @@ func (p *Pool) safeRun(ctx context.Context, k Kind, j *Job,
 	return k.Run(ctx, j, report)
 }
 
+// postpone leaves a job whose run met a passing failure for a later attempt, which
+// recovery starts once the wait for this attempt has passed. A job that cannot be
+// postponed keeps its lease, which runs out soon enough.
+func (p *Pool) postpone(ctx context.Context, j *Job, worker string, cause error) {
+	wait := laterDelay << max(j.Attempts-1, 0)
+	until := p.store.now().Add(wait)
+	mine, err := p.store.Postpone(ctx, j.ID, worker, until, "Waiting to try again")
+	if err != nil {
+		p.log.Error("job not postponed", "job_id", j.ID, "error", err)
+		return
+	}
+	if !mine {
+		p.settleCurrent(ctx, j.ID)
+		return
+	}
+	p.log.Warn("job postponed", "job_id", j.ID, "kind", j.Kind, "attempt", j.Attempts,
+		"retry_in", wait, "error", cause)
+}
+
 func (p *Pool) finish(ctx context.Context, j *Job, worker string) {
 	mine, err := p.store.Finish(ctx, j, worker)
 	if err != nil {
@@ -267,14 +303,20 @@ func (p *Pool) finish(ctx context.Context, j *Job, worker string) {
 		return
 	}
 	if !mine {
-		// Canceled meanwhile: read the job as it stands and settle that.
-		cur, err := p.store.Get(ctx, j.ID)
-		if err != nil {
-			return
-		}
-		j = cur
+		p.settleCurrent(ctx, j.ID)
+		return
 	}
 	p.settle(ctx, j)
+}
+
+// settleCurrent settles job id as it stands, when it was not this worker's any more: a
+// job canceled meanwhile is settled; one that another worker took over is left to it.
+func (p *Pool) settleCurrent(ctx context.Context, id string) {
+	cur, err := p.store.Get(ctx, id)
+	if err != nil || !cur.Done() {
+		return
+	}
+	p.settle(ctx, cur)
 }
 
 func (p *Pool) settle(ctx context.Context, j *Job) {
