@@ -237,11 +237,15 @@ func CheckPrompt(s, field string, required bool) (string, error) {
 	return s, nil
 }
 
-// checkSize accepts a preset name, "WIDTHxHEIGHT" of a preset, or {"width":W,"height":H}
-// with sides from 256 to 2048 in steps of 8.
+// checkSize accepts a preset name, "WIDTHxHEIGHT", or {"width":W,"height":H}, with sides
+// from 256 to 2048 in steps of 8. A size that is a preset's takes the preset's name.
 func checkSize(raw json.RawMessage, p *Params) error {
 	if isNull(raw) {
 		return nil
+	}
+	var wh struct {
+		Width  json.RawMessage `json:"width"`
+		Height json.RawMessage `json:"height"`
 	}
 	if raw[0] == '"' {
 		var name string
@@ -254,24 +258,47 @@ func checkSize(raw json.RawMessage, p *Params) error {
 				return nil
 			}
 		}
-		return fault.Field("image_size", "Unknown image size. Use a preset such as "+
-			"square_hd or landscape_16_9, or give width and height.")
+		w, h, ok := splitSize(name)
+		if !ok {
+			return fault.Field("image_size", "Unknown image size. Use a preset such as "+
+				"square_hd or landscape_16_9, WIDTHxHEIGHT such as 1024x768, or give "+
+				"width and height.")
+		}
+		wh.Width, wh.Height = json.RawMessage(w), json.RawMessage(h)
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if raw[0] != '{' || dec.Decode(&wh) != nil {
+			return fault.Field("image_size", "image_size must be a size name or an object "+
+				"with width and height.")
+		}
 	}
+	return checkSides(wh.Width, wh.Height, p)
+}
 
-	var wh struct {
-		Width  json.RawMessage `json:"width"`
-		Height json.RawMessage `json:"height"`
+// splitSize reads "1024x768" (x, X or ×) into its two numbers, as JSON number text.
+func splitSize(s string) (w, h string, ok bool) {
+	for _, sep := range []string{"x", "X", "×"} {
+		if a, b, found := strings.Cut(strings.TrimSpace(s), sep); found {
+			a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+			if isDigits(a) && isDigits(b) {
+				return a, b, true
+			}
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if raw[0] != '{' || dec.Decode(&wh) != nil {
-		return fault.Field("image_size", "image_size must be a size name or an object "+
-			"with width and height.")
-	}
-	w, err := integer(wh.Width, "image_size.width", MinSide, MaxSide, -1)
+	return "", "", false
+}
+
+func isDigits(s string) bool {
+	return s != "" && len(s) <= 6 && strings.Trim(s, "0123456789") == ""
+}
+
+// checkSides checks a width and a height given as JSON numbers and sets them on p.
+func checkSides(width, height json.RawMessage, p *Params) error {
+	w, err := integer(width, "image_size.width", MinSide, MaxSide, -1)
 	if err != nil {
 		return err
 	}
-	h, err := integer(wh.Height, "image_size.height", MinSide, MaxSide, -1)
+	h, err := integer(height, "image_size.height", MinSide, MaxSide, -1)
 	if err != nil {
 		return err
 	}
@@ -282,6 +309,12 @@ func checkSize(raw json.RawMessage, p *Params) error {
 		return fault.Field("image_size", "Width and height must be multiples of 8.")
 	}
 	p.SizeName, p.Width, p.Height = "custom", w, h
+	for _, s := range Sizes {
+		if s.Width == w && s.Height == h {
+			p.SizeName = s.Name
+			break
+		}
+	}
 	return nil
 }
 

@@ -48,6 +48,33 @@ func TestCheckDefaultsAndCustomSize(t *testing.T) {
 	}
 }
 
+func TestCheckSizeAsWidthByHeight(t *testing.T) {
+	for _, c := range []struct {
+		size, name string
+		w, h       int
+	}{
+		{"1024x1024", "square_hd", 1024, 1024},
+		{"800X600", "custom", 800, 600},
+		{" 1024 × 768 ", "landscape_4_3", 1024, 768},
+	} {
+		p, err := check(t, `{"prompt":"x","image_size":"`+c.size+`"}`)
+		if err != nil || p.SizeName != c.name || p.Width != c.w || p.Height != c.h {
+			t.Errorf("%q: %+v %v", c.size, p, err)
+		}
+	}
+	for size, field := range map[string]string{
+		"1024x": "image_size", "x768": "image_size", "axb": "image_size",
+		"1024x768x2": "image_size", "-8x512": "image_size", "100x512": "image_size.width",
+		"512x4096": "image_size.height", "1023x1024": "image_size",
+		"99999999x8": "image_size",
+	} {
+		_, err := check(t, `{"prompt":"x","image_size":"`+size+`"}`)
+		if fe := fault.As(err); fe == nil || fe.Field != field {
+			t.Errorf("%q: %v, want a refusal of %s", size, err, field)
+		}
+	}
+}
+
 func TestCheckRefusesBadInput(t *testing.T) {
 	long := strings.Repeat("a", 2001)
 	cases := []struct {
