@@ -22,7 +22,8 @@ func TestCancellingAFinishedJobSaysSo(t *testing.T) {
 
 	res = c.PostJSON("/api/jobs/"+id+"/cancel", map[string]any{})
 	body := res.JSON()
-	if res.StatusCode != http.StatusConflict || body["type"] != "conflict" {
+	if res.StatusCode != http.StatusConflict || body["type"] != "conflict" ||
+		body["error"] != "This job has finished already; there is nothing to cancel." {
 		t.Fatalf("cancel of a finished job: %d %s", res.StatusCode, res.Body)
 	}
 	if after := c.JSONCredits(); after != before {

@@ -188,6 +188,13 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.jobView(r.Context(), j))
 }
 
+// endedText says how a finished job ended, for the refusal to cancel it.
+var endedText = map[string]string{
+	job.Succeeded: "This job has finished already",
+	job.Failed:    "This job has failed already",
+	job.Canceled:  "This job was canceled already",
+}
+
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	u := state(r).user
 	before, canceled, err := s.Jobs.Cancel(r.Context(), u.ID, r.PathValue("id"))
@@ -196,7 +203,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !canceled && before.Done() {
-		s.fail(w, r, fault.New(fault.Conflict, "This job has already "+before.Status+
+		s.fail(w, r, fault.New(fault.Conflict, endedText[before.Status]+
 			"; there is nothing to cancel."))
 		return
 	}
