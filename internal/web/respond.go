@@ -167,7 +167,57 @@ func decodeJSON(r *http.Request, v any) error {
 	if dec.More() {
 		return fault.New(fault.Invalid, "The request body must hold a single JSON object.")
 	}
+	if key, ok := repeatedKey(body); ok {
+		return fault.Field(key, "The request body names "+clipText(key, 40)+" more than "+
+			"once; send each field once.")
+	}
 	return nil
+}
+
+// repeatedKey finds a key that an object of a JSON document holds twice, spelled alike
+// or differing only in case, which encoding/json would match to one field. Such a body
+// means different things to different parsers (the last value wins here, the first
+// elsewhere), so it is refused rather than guessed at. body is valid JSON already.
+func repeatedKey(body []byte) (string, bool) {
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []*frame
+	// valueDone notes that a value ended: in an object, a key comes next.
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			if key, ok := tok.(string); ok {
+				k := strings.ToLower(key)
+				if stack[n-1].keys[k] {
+					return key, true
+				}
+				stack[n-1].keys[k], stack[n-1].wantKey = true, false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
