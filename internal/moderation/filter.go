@@ -11,8 +11,9 @@ import (
 var suffixes = []string{"s", "es", "d", "ed", "ing"}
 
 // minSplitLen is the shortest term, in letters, that is also caught when broken into pieces by
-// punctuation ("nu.de"). Shorter terms are caught letter by letter ("s.e.x") but not in pieces,
-// which would fire on too many innocent word pairs.
+// punctuation ("nu.de") or by a space between fragments ("nu de"). Shorter terms are caught
+// letter by letter ("s.e.x") but not in pieces, which would fire on too many innocent word
+// pairs.
 const minSplitLen = 4
 
 // Match is a policy term found in a prompt.
@@ -25,8 +26,8 @@ type Match struct {
 // build a new Filter.
 type Filter struct {
 	terms      []string
-	byJoined   map[string]*entry
-	bySqueezed map[string]*entry
+	byJoined   index
+	bySqueezed index
 	substrings []*entry
 	maxLen     int
 }
@@ -37,16 +38,21 @@ type entry struct {
 	words   []string
 	joined  string
 	letters int
+
+	// leetOnly marks a spelling that stands for term only when written with leet, such as
+	// "pron" for "porn": see leetSpellings.
+	leetOnly bool
 }
 
 // NewFilter returns a Filter for terms. Each term is normalized like a prompt; a term of
 // several words matches those words in order, whatever separates them. Terms with no letters or
 // digits are ignored, and so are repeats of a term already in the list.
 func NewFilter(terms []string) *Filter {
-	f := &Filter{byJoined: make(map[string]*entry), bySqueezed: make(map[string]*entry)}
+	f := &Filter{byJoined: newIndex(), bySqueezed: newIndex()}
 	for _, term := range terms {
 		f.add(term)
 	}
+	f.addLeetSpellings()
 	return f
 }
 
@@ -57,25 +63,40 @@ func (f *Filter) add(term string) {
 		return
 	}
 
+	// A one in a term is read as an i, as Normalize writes it.
 	e := &entry{term: term}
 	for _, t := range tokens {
-		e.words = append(e.words, t.text)
+		e.words = append(e.words, strings.ReplaceAll(t.text, string(eitherIL), "i"))
 	}
 	e.joined = strings.Join(e.words, "")
 	e.letters = utf8.RuneCountInString(e.joined)
-	if _, seen := f.byJoined[e.joined]; seen {
+	if !f.byJoined.put(e.joined, e) {
 		return
 	}
 
 	f.terms = append(f.terms, term)
-	f.byJoined[e.joined] = e
-	if _, taken := f.bySqueezed[squeeze(e.joined)]; !taken {
-		f.bySqueezed[squeeze(e.joined)] = e
-	}
+	f.bySqueezed.put(squeeze(e.joined), e)
 	if unspaced(e.joined) {
 		f.substrings = append(f.substrings, e)
 	}
 	f.maxLen = max(f.maxLen, len(e.joined)+len("ing"))
+}
+
+// addLeetSpellings adds the leetSpellings of the filter's terms, under keys that no term of
+// the list has taken.
+func (f *Filter) addLeetSpellings() {
+	for spelling, joined := range leetSpellings {
+		target := f.byJoined.exact[joined]
+		if target == nil {
+			continue
+		}
+
+		e := &entry{term: target.term, words: []string{spelling}, joined: spelling,
+			letters: utf8.RuneCountInString(spelling), leetOnly: true}
+		if f.byJoined.put(spelling, e) {
+			f.bySqueezed.put(squeeze(spelling), e)
+		}
+	}
 }
 
 // Terms returns the terms in effect, as configured.
@@ -86,8 +107,10 @@ func (f *Filter) Terms() []string {
 // Check reports the first policy term found in prompt. A term matches a whole word or run of
 // words after Normalize, also in its plural and verb forms ("nudes"), with letters repeated
 // ("nuuude"), spelled letter by letter ("n u d e", "n.u.d.e"), or, from four letters up, broken
-// by punctuation ("nu.de"). Leet symbols are tried both as letters and as punctuation, so that
-// "$ex" and "nude!" are both caught.
+// by punctuation ("nu.de") or by a space between two fragments ("nu de", see joinsFragments).
+// Leet symbols are tried both as letters and as punctuation, so that "$ex" and "nude!" are both
+// caught; a digit one matches an i or an l ("1oli"); and a few spellings count only in leet
+// ("pr0n", see leetSpellings).
 func (f *Filter) Check(prompt string) (Match, bool) {
 	folded := fold(prompt)
 	modes := symbolModes
@@ -118,14 +141,19 @@ func (f *Filter) matchTokens(tokens []token) *entry {
 	var raw, squeezed []byte
 	for i := range tokens {
 		raw, squeezed = raw[:0], squeezed[:0]
+		var run stretch
+		leet := false
 		for j := i; j < len(tokens); j++ {
 			raw = append(raw, tokens[j].text...)
 			squeezed = appendSqueezed(squeezed, tokens[j].text)
 			if len(squeezed) > f.maxLen || len(raw) > maxStretch {
 				break
 			}
+			run.add(tokens[j].text)
+			leet = leet || tokens[j].leet
 
-			if e := f.lookup(raw, squeezed); e != nil && accept(e, tokens[i:j+1]) {
+			e := f.lookup(raw, squeezed, run)
+			if e != nil && (leet || !e.leetOnly) && accept(e, tokens[i:j+1]) {
 				return e
 			}
 		}
@@ -134,15 +162,15 @@ func (f *Filter) matchTokens(tokens []token) *entry {
 }
 
 // lookup finds the term that raw spells, allowing a suffix and stretched letters ("nuuudes");
-// squeezed is raw with its repeated letters collapsed.
-func (f *Filter) lookup(raw, squeezed []byte) *entry {
+// squeezed is raw with its repeated letters collapsed, and run describes raw.
+func (f *Filter) lookup(raw, squeezed []byte, run stretch) *entry {
 	if len(raw) <= f.maxLen {
-		if e := f.byJoined[string(raw)]; e != nil {
+		if e := f.byJoined.get(raw); e != nil {
 			return e
 		}
 		for _, sfx := range suffixes {
 			if stem, ok := bytes.CutSuffix(raw, []byte(sfx)); ok && len(stem) > 0 {
-				if e := f.byJoined[string(stem)]; e != nil {
+				if e := f.byJoined.get(stem); e != nil {
 					return e
 				}
 			}
@@ -152,11 +180,11 @@ func (f *Filter) lookup(raw, squeezed []byte) *entry {
 	// Repeated letters count as a disguise only from three in a row: doubles are ordinary
 	// spelling ("lollies" is not "loli"). A squeezed match must not be shorter than the term,
 	// or "x" would match "xxx".
-	if !hasTriple(raw) {
+	if !run.triple {
 		return nil
 	}
-	letters := utf8.RuneCount(raw)
-	if e := f.bySqueezed[string(squeezed)]; e != nil && letters >= e.letters {
+	letters := run.letters
+	if e := f.bySqueezed.get(squeezed); e != nil && letters >= e.letters {
 		return e
 	}
 	for _, sfx := range suffixes {
@@ -164,7 +192,7 @@ func (f *Filter) lookup(raw, squeezed []byte) *entry {
 		if !ok || len(stem) == 0 || !bytes.HasSuffix(raw, []byte(sfx)) {
 			continue
 		}
-		if e := f.bySqueezed[string(stem)]; e != nil && letters-len(sfx) >= e.letters {
+		if e := f.bySqueezed.get(stem); e != nil && letters-len(sfx) >= e.letters {
 			return e
 		}
 	}
@@ -178,10 +206,13 @@ func accept(e *entry, tokens []token) bool {
 		return true
 	}
 
-	// A word broken by punctuation ("nu.de", "porno-graphy"); ordinary spaces between whole
-	// words ("be heading") do not count.
+	// A word broken by punctuation ("nu.de", "porno-graphy") or in two fragments by a space
+	// ("nu de"); ordinary spaces between whole words ("be heading") do not count.
 	if e.letters < minSplitLen {
 		return false
+	}
+	if len(tokens) == 2 && tokens[1].spaced {
+		return joinsFragments(tokens[0], tokens[1])
 	}
 	for _, t := range tokens[1:] {
 		if t.spaced {
@@ -208,7 +239,7 @@ func alignsWithWords(e *entry, tokens []token) bool {
 		return false
 	}
 	for k := range len(tokens) - 1 {
-		if tokens[k].text != e.words[k] {
+		if !sameSpelling(tokens[k].text, e.words[k]) {
 			return false
 		}
 	}
@@ -248,20 +279,27 @@ func squeeze(s string) string {
 	return string(appendSqueezed(nil, s))
 }
 
-// hasTriple reports whether s repeats one letter three or more times in a row.
-func hasTriple(s []byte) bool {
-	run, last := 0, rune(-1)
-	for _, r := range string(s) {
-		if r == last {
-			run++
+// stretch follows a run of token texts as they are added one after another, so that each
+// step costs only the new token: how many letters the run has, and whether one letter has
+// appeared three or more times in a row.
+type stretch struct {
+	letters int
+	triple  bool
+	last    rune
+	repeats int
+}
+
+// add takes in the letters of text.
+func (s *stretch) add(text string) {
+	for _, c := range text {
+		if c == s.last {
+			s.repeats++
 		} else {
-			run, last = 1, r
+			s.last, s.repeats = c, 1
 		}
-		if run >= 3 {
-			return true
-		}
+		s.letters++
+		s.triple = s.triple || s.repeats >= 3
 	}
-	return false
 }
 
 // appendSqueezed appends s to dst, skipping each letter that repeats the one before it, also

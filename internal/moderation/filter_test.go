@@ -137,6 +137,126 @@ func TestCheckRespectsWordBoundaries(t *testing.T) {
 	}
 }
 
+// TestCheckCatchesEvasions runs the default list over evasions that testers found to slip
+// past it: leet spellings, a digit one for an l, a term split by a space, and Armenian
+// look-alikes.
+func TestCheckCatchesEvasions(t *testing.T) {
+	f := NewFilter(DefaultTerms())
+
+	tests := []struct {
+		prompt, term string
+	}{
+		// Spellings that count only in leet.
+		{"pr0n", "porn"},
+		{"free PR0N pics", "porn"},
+		{"pr0ns", "porn"},
+		{"n00d", "nude"},
+		{"send n00ds", "nude"},
+		{"n 0 0 d", "nude"},
+		{"1 o l i", "loli"},
+		// A digit one for an i or an l, or both in one word.
+		{"1oli", "loli"},
+		{"l0l1", "loli"},
+		{"1o1i", "loli"},
+		{"gen1ta1s", "genitals"},
+		{"pedoph1l1a", "pedophilia"},
+		{"lo11", "loli"},
+		// Other leet that the number rules must not lose.
+		{"s3x", "sex"},
+		{"5ex", "sex"},
+		{"g0r3", "gore"},
+		{"p0000rn", "porn"},
+		{"s 3 x", "sex"},
+		{"p.0.r.n", "porn"},
+		{"n u d 3", "nude"},
+		// A term split by a space into two fragments.
+		{"nu de", "nude"},
+		{"a nu de woman on a beach", "nude"},
+		{"nu des", "nude"},
+		{"p orn", "porn"},
+		{"po rn", "porn"},
+		{"na ked", "naked"},
+		{"ra pe", "rape"},
+		{"g ory", "gory"},
+		{"mol est", "molest"},
+		{"nud ity", "nudity"},
+		{"lo li", "loli"},
+		// Armenian look-alikes.
+		{"ռude", "nude"},
+		{"pօrռ", "porn"},
+		{"ցore", "gore"},
+		{"Տex", "sex"},
+		{"ռսde", "nude"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prompt, func(t *testing.T) {
+			m, ok := f.Check(tt.prompt)
+			if !ok || m.Term != tt.term {
+				t.Errorf("Check(%q) = %+v, %v; want %q", tt.prompt, m, ok, tt.term)
+			}
+		})
+	}
+}
+
+// TestCheckPassesNumbersAndWordPairs runs the default list over prompts that look like the
+// evasions above but are innocent: numbers beside letters, short words side by side, and the
+// plain spellings of what counts only in leet.
+func TestCheckPassesNumbersAndWordPairs(t *testing.T) {
+	f := NewFilter(append(DefaultTerms(), "sundew", "ass", "kill", "kat"))
+
+	prompts := []string{
+		// Numbers.
+		"a 1080p screenshot", "4k wallpaper of mountains", "3d render of a robot",
+		"an F1 car at Monaco", "a B-52 bomber", "area 51 at night", "5 apples on a table",
+		"Studio 54 disco", "R2-D2 and C-3PO", "a Windows 95 desktop", "a size 0 dress",
+		"100 balloons", "top 10 landmarks", "a 5 star hotel", "a 3 x 3 grid of icons",
+		"1970s fashion", "a 50s diner", "an rtx4070 graphics card", "a Boeing 747",
+		"mp3 player", "a 35mm film photo", "7 dwarfs", "1 2 3 4 5", "a 1 second exposure",
+		"Galaxy A55 phone", "Apollo 11", "a 10x zoom lens", "4 x 4 truck",
+		// Short words side by side that spell a term together.
+		"leaves go red in autumn", "go re-enter the building", "be heading home",
+		"a rap ed sheeran song", "a hen tai chi class", "a sun dew drop", "Acme Inc est 1990",
+		"por no llover", "zone r ape house", "5 g ore samples", "a top less expensive",
+		"cs am radio",
+		// Plain spellings of leet-only forms, and look-alike scripts used for real.
+		"pron. guide in a dictionary", "in nood (Dutch)", "Արարատ լեռ at dawn",
+		// A digit one matches an i or an l, nothing else, and only as part of a whole word.
+		"k1t", "sk1ll",
+	}
+	for _, p := range prompts {
+		t.Run(p, func(t *testing.T) {
+			if m, ok := f.Check(p); ok {
+				t.Errorf("Check(%q) found %q in an innocent prompt", p, m.Term)
+			}
+		})
+	}
+}
+
+func TestCheckLeetSpellingsFollowTheirTerm(t *testing.T) {
+	tests := []struct {
+		terms        []string
+		prompt, want string
+	}{
+		{[]string{"nude"}, "n00d", "nude"},
+		{[]string{"nude"}, "pr0n", ""},
+		{[]string{"porn"}, "n00d", ""},
+		{[]string{"Porn"}, "pr0n", "Porn"},
+		{[]string{"porn", "pron"}, "pron", "pron"},
+		{[]string{"porn", "pron"}, "pr0n", "pron"},
+		{[]string{"kill"}, "k1ll", "kill"},
+		{[]string{"kill"}, "ki11", "kill"},
+		{[]string{"kill"}, "kiii11", "kill"},
+		{[]string{"1oli"}, "ioli", "1oli"},
+	}
+	for _, tt := range tests {
+		m, ok := NewFilter(tt.terms).Check(tt.prompt)
+		if m.Term != tt.want || ok != (tt.want != "") {
+			t.Errorf("NewFilter(%q).Check(%q) = %+v, %v; want %q", tt.terms, tt.prompt, m, ok,
+				tt.want)
+		}
+	}
+}
+
 func TestCheckReportsConfiguredSpelling(t *testing.T) {
 	f := NewFilter([]string{"Sexual  Assault", "N.U.D.E"})
 

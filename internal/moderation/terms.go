@@ -43,6 +43,13 @@ func DefaultTerms() []string {
 	}
 }
 
+// leetSpellings maps spellings that stand for a term only when written with leet digits or
+// symbols to that term, normalized. "pr0n" swaps two letters of "porn" and "n00d" spells
+// "nude" by its sound, but plain "pron" is a dictionary abbreviation and "nood" a Dutch word,
+// so Check counts them only where a digit or symbol in them was read as a letter. They apply
+// while their term is in the list.
+var leetSpellings = map[string]string{"pron": "porn", "nood": "nude"}
+
 // ParseTerms reads a term list as an administrator types it: one term per line, blank lines
 // and lines starting with "#" ignored, repeats dropped. It refuses a term that is too long or
 // has no letters or digits, naming the line, so the administrator can fix it.
