@@ -64,7 +64,12 @@ func seedAccounts(ctx context.Context, env map[string]string, dir string, jobUse
 	all := append(append([]string{s.GalleryUser, s.UploadUser}, s.SignInUsers...),
 		s.JobUsers...)
 	for _, email := range all {
-		u, err := app.Accounts.Create(ctx, account.NewUser{Email: email, Password: Password})
+		plan := "" // the default, free
+		if email == s.UploadUser {
+			plan = "professional" // the plan whose features include style training
+		}
+		u, err := app.Accounts.Create(ctx, account.NewUser{Email: email, Password: Password,
+			Plan: plan})
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", email, err)
 		}

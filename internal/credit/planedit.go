@@ -19,8 +19,15 @@ const (
 	maxPriceCents   = 100_000_000 // a million in the currency
 )
 
-// FeatureAPI is the feature text that marks a plan as including API access.
-const FeatureAPI = "API access"
+// Feature texts that open a capability, not just describe the plan: a user whose plan
+// lists one may use it (administrators always may).
+const (
+	FeatureAPI    = "API access"     // personal API tokens
+	FeatureStyles = "Style training" // uploads and style trainings
+)
+
+// GatedFeatures lists the feature texts above, in the order the admin pages show them.
+func GatedFeatures() []string { return []string{FeatureAPI, FeatureStyles} }
 
 // HasFeature reports whether the plan lists feature, ignoring case.
 func (p Plan) HasFeature(feature string) bool {

@@ -44,6 +44,10 @@ func TestTrainingInTheBrowser(t *testing.T) {
 		`SELECT id FROM users WHERE email = ?`), "stylist@example.com"); err != nil {
 		t.Fatal(err)
 	}
+	if err := app.Credits.SetPlan(context.Background(), uid, "professional", 0,
+		"style training"); err != nil {
+		t.Fatal(err)
+	}
 	app.SetCredits(t, uid, 100)
 
 	step(t, ctx, "open the training page", clickAndLoad(`header nav a[href="/training"]`),

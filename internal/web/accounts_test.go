@@ -426,6 +426,11 @@ func TestAccountsProfileEmailChangeAndDelete(t *testing.T) {
 	c := app.Client(t)
 	c.Register("old@example.com", goodPassword)
 	uid := c.UserID()
+	// Style training, whose uploads the deletion must remove, needs the professional plan.
+	if err := app.Credits.SetPlan(context.Background(), uid, "professional", 0,
+		"test"); err != nil {
+		t.Fatal(err)
+	}
 
 	res := c.PostForm("/settings/profile", url.Values{"username": {"Olga"}})
 	if res.StatusCode != http.StatusSeeOther {

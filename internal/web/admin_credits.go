@@ -24,6 +24,7 @@ type planRow struct {
 	credit.Plan
 	Subscribers int
 	API         bool
+	Styles      bool
 }
 
 func (s *Server) showPlansPage(w http.ResponseWriter, r *http.Request) {
@@ -39,7 +40,8 @@ func (s *Server) showPlansPage(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]planRow, len(plans))
 	for i, p := range plans {
-		rows[i] = planRow{Plan: p, Subscribers: subs[p.ID], API: p.HasFeature(credit.FeatureAPI)}
+		rows[i] = planRow{Plan: p, Subscribers: subs[p.ID], API: p.HasFeature(credit.FeatureAPI),
+			Styles: p.HasFeature(credit.FeatureStyles)}
 	}
 	s.render(w, r, http.StatusOK, "admin_plans", "Plans", map[string]any{"Plans": rows})
 }
@@ -63,14 +65,28 @@ func planInput(r *http.Request) (credit.PlanInput, error) {
 		return in, fault.Field("sort_order", "The position must be a whole number.")
 	}
 
-	api := r.PostFormValue("api_access") == "on"
-	in.Features = slices.DeleteFunc(in.Features, func(f string) bool {
-		return strings.EqualFold(strings.TrimSpace(f), credit.FeatureAPI)
-	})
-	if api {
-		in.Features = append(in.Features, credit.FeatureAPI)
+	// The capabilities come from their checkboxes, whatever the text lists.
+	in.Features = slices.DeleteFunc(in.Features, isGated)
+	for _, f := range credit.GatedFeatures() {
+		if r.PostFormValue(gateField[f]) == "on" {
+			in.Features = append(in.Features, f)
+		}
 	}
 	return in, nil
+}
+
+// gateField is the checkbox of each capability a plan may include.
+var gateField = map[string]string{credit.FeatureAPI: "api_access",
+	credit.FeatureStyles: "style_training"}
+
+// isGated reports whether a feature text names a capability rather than describing it.
+func isGated(f string) bool {
+	for _, g := range credit.GatedFeatures() {
+		if strings.EqualFold(strings.TrimSpace(f), g) {
+			return true
+		}
+	}
+	return false
 }
 
 func orZero(s string) string {
@@ -128,13 +144,14 @@ func (s *Server) showPlanPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var features []string
 	for _, f := range p.Features {
-		if !strings.EqualFold(f, credit.FeatureAPI) {
+		if !isGated(f) {
 			features = append(features, f)
 		}
 	}
 	s.render(w, r, http.StatusOK, "admin_plan", "Plan "+p.Name, map[string]any{
 		"Plan": p, "Features": strings.Join(features, "\n"),
-		"API": p.HasFeature(credit.FeatureAPI), "Models": models,
+		"API": p.HasFeature(credit.FeatureAPI), "Styles": p.HasFeature(credit.FeatureStyles),
+		"Models": models,
 		"Price": credit.Milli(p.PriceCents * 10).String(),
 	})
 }

@@ -75,9 +75,15 @@ func (s *Server) signInWithToken(w http.ResponseWriter, r *http.Request, secret 
 	return nil
 }
 
-// hasAPIAccess reports whether u may use API tokens: administrators always, users when
-// their plan lists the "API access" feature.
+// hasAPIAccess reports whether u may use API tokens.
 func (s *Server) hasAPIAccess(ctx context.Context, u *account.User) (bool, error) {
+	return s.planIncludes(ctx, u, credit.FeatureAPI)
+}
+
+// planIncludes reports whether u may use a capability a plan may include
+// (credit.GatedFeatures): administrators always, users when their plan lists it.
+func (s *Server) planIncludes(ctx context.Context, u *account.User, feature string) (bool,
+	error) {
 	if u.Role.Rank() >= role.Admin.Rank() {
 		return true, nil
 	}
@@ -88,7 +94,7 @@ func (s *Server) hasAPIAccess(ctx context.Context, u *account.User) (bool, error
 	if err != nil {
 		return false, err
 	}
-	return p.HasFeature(credit.FeatureAPI), nil
+	return p.HasFeature(feature), nil
 }
 
 // tokenRow is one token on the settings page.

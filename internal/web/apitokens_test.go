@@ -246,7 +246,7 @@ func TestAPITokensOfAdministrators(t *testing.T) {
 
 func TestAPITokenUploadsWithoutCSRF(t *testing.T) {
 	app := apptest.New(t)
-	c := premiumUser(t, app, "uploader@example.com")
+	c := signedIn(t, app, "uploader@example.com", 50) // professional: API and training
 	secret := createToken(t, c, "uploader")
 	body, ctype := multipartBody(t, part{"tiny.png", sharedFile(t, "attacks",
 		"valid_tiny.png")})

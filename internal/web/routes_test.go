@@ -22,10 +22,10 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 	for _, r := range role.All() {
 		c := app.Client(t)
 		email := string(r) + "@example.com"
-		// The premium plan opens every feature a plan can gate (API tokens), so that a
+		// The professional plan opens every feature a plan can gate, so that a
 		// 403 below is a refusal of the role, never of the plan.
 		if _, err := app.Accounts.Create(context.Background(), account.NewUser{
-			Email: email, Password: goodPassword, Role: r, Plan: "premium"}); err != nil {
+			Email: email, Password: goodPassword, Role: r, Plan: "professional"}); err != nil {
 			t.Fatal(err)
 		}
 		res := c.PostForm("/login", url.Values{"email": {email}, "password": {goodPassword}})

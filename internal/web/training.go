@@ -44,8 +44,30 @@ const maxUploadFiles = training.MaxImages
 // trainingHistory is how many trainings the training page lists.
 const trainingHistory = 50
 
+// errNoStyles refuses uploads and trainings to a user whose plan does not include them.
+var errNoStyles = fault.New(fault.Forbidden, "Your plan does not include style training. "+
+	"Ask an administrator for a plan with style training.")
+
+// mayTrain returns errNoStyles when the caller's plan does not include style training.
+// The styles trained before stay the caller's to use and download.
+func (s *Server) mayTrain(r *http.Request) error {
+	ok, err := s.planIncludes(r.Context(), state(r).user, credit.FeatureStyles)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNoStyles
+	}
+	return nil
+}
+
 func (s *Server) showTrainingPage(w http.ResponseWriter, r *http.Request) {
 	u := state(r).user
+	allowed, err := s.planIncludes(r.Context(), u, credit.FeatureStyles)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	list, err := s.Training.List(r.Context(), u.ID, trainingHistory)
 	if err != nil {
 		s.fail(w, r, err)
@@ -64,7 +86,7 @@ func (s *Server) showTrainingPage(w http.ResponseWriter, r *http.Request) {
 		"History": views, "Cost": cost.String(), "Backend": s.Training.Backend(),
 		"MinImages": training.MinImages, "MaxImages": training.MaxImages,
 		"MinSteps": training.MinSteps, "MaxSteps": training.MaxSteps,
-		"MaxMB": s.Config.MaxUploadBytes >> 20,
+		"MaxMB": s.Config.MaxUploadBytes >> 20, "Allowed": allowed,
 	})
 }
 
@@ -83,6 +105,11 @@ type uploadView struct {
 // archive, is streamed into the upload pipeline as it arrives. When one is refused, the
 // ones this request already stored are deleted, so a request is kept whole or not at all.
 func (s *Server) uploadTraining(w http.ResponseWriter, r *http.Request) {
+	if err := s.mayTrain(r); err != nil {
+		w.Header().Set("Connection", "close") // the body is not wanted
+		s.fail(w, r, err)
+		return
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		s.fail(w, r, fault.New(fault.Unsupported, "Send the images as multipart/form-data: "+
@@ -195,6 +222,10 @@ func (s *Server) serveUploadThumb(w http.ResponseWriter, r *http.Request) {
 
 // startTraining answers POST /api/training/start. RATE_LIMIT_TRAINING counts this route.
 func (s *Server) startTraining(w http.ResponseWriter, r *http.Request) {
+	if err := s.mayTrain(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var req training.Request
 	if err := decodeJSON(r, &req); err != nil {
 		s.fail(w, r, err)

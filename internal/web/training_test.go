@@ -101,11 +101,16 @@ func upload(t testing.TB, c *apptest.Client, parts ...part) *apptest.Response {
 	return c.Send(http.MethodPost, "/api/training/upload", ctype, body, c.CSRF())
 }
 
-// signedIn registers a new user with a balance.
+// signedIn registers a new user with a balance, on the professional plan, which includes
+// style training.
 func signedIn(t testing.TB, app *apptest.App, email string, credits int64) *apptest.Client {
 	t.Helper()
 	c := app.Client(t)
 	c.Register(email, goodPassword)
+	if err := app.Credits.SetPlan(context.Background(), c.UserID(), "professional", 0,
+		"test"); err != nil {
+		t.Fatal(err)
+	}
 	app.SetCredits(t, c.UserID(), credits)
 	return c
 }
