@@ -152,7 +152,7 @@ func (s *Server) showPlanPage(w http.ResponseWriter, r *http.Request) {
 		"Plan": p, "Features": strings.Join(features, "\n"),
 		"API": p.HasFeature(credit.FeatureAPI), "Styles": p.HasFeature(credit.FeatureStyles),
 		"Models": models,
-		"Price": credit.Milli(p.PriceCents * 10).String(),
+		"Price":  credit.Milli(p.PriceCents * 10).String(),
 	})
 }
 
