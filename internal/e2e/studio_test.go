@@ -118,6 +118,10 @@ func TestStudioEndToEnd(t *testing.T) {
 	screenshot(t, ctx, shots, "image.png")
 
 	downloadPNG(t, ctx)
+	imagePage := path(t, ctx)
+	link := shareImage(t, ctx, prompt)
+	step(t, ctx, "go back to the image", chromedp.Navigate(app.URL+imagePage),
+		chromedp.Poll[chromedp.Void](imageLoaded("img.full")))
 
 	// Delete after confirming, and the gallery is empty.
 	step(t, ctx, "delete the image", clickAndLoad("#delete-image"))
@@ -151,7 +155,34 @@ func TestStudioEndToEnd(t *testing.T) {
 	for _, p := range found.since(0) {
 		t.Errorf("the page reported: %s", p)
 	}
+
+	// Last, as its 404 is reported by the browser: deleting the image ended its link.
+	step(t, ctx, "open the share link of the deleted image", chromedp.Navigate(link))
+	if gone, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`document.body.textContent.includes("does not lead to an image")`)); err != nil ||
+		!gone {
+		t.Errorf("the share link of a deleted image still shows something (%v)", err)
+	}
 	checkDetectorWorks(t, ctx, found)
+}
+
+// shareImage shares the open image with its prompt, opens the link and checks the shared
+// page shows the picture and the prompt, and returns the link.
+func shareImage(t *testing.T, ctx context.Context, prompt string) string {
+	t.Helper()
+	step(t, ctx, "share the image", chromedp.Click(chromedp.CSS(`input[name="show_prompt"]`),
+		chromedp.NodeVisible), clickAndLoad("#share-image"))
+	link, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("share-url")))
+	if err != nil || !regexp.MustCompile(`/s/[0-9a-f]{40}$`).MatchString(link) {
+		t.Fatalf("the image page shows the share link %q (%v)", link, err)
+	}
+	step(t, ctx, "open the share link", chromedp.Navigate(link),
+		chromedp.Poll[chromedp.Void](imageLoaded("img.full")))
+	shown, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("dd.prompt")))
+	if err != nil || shown != prompt {
+		t.Errorf("the shared page shows the prompt %q (%v), want %q", shown, err, prompt)
+	}
+	return link
 }
 
 // downloadPNG downloads the open image as PNG through the page's link and checks the file.
