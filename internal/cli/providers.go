@@ -42,7 +42,9 @@ func (a *App) wireProviders(cfg *config.Config, log *slog.Logger, db *database.D
 		overrides = vaultOverrides{a.Admin.Vault}
 	}
 	reg := provider.NewRegistry(s, overrides)
-	generation.Configure(defs, reg.Configured)
+	// Check tells saved settings that could not be read from a provider not configured,
+	// so a database outage postpones jobs rather than failing them.
+	generation.ConfigureChecked(defs, reg.Check)
 	gen.UseProviders(reg, log)
 	if a.Admin != nil && a.Admin.Service != nil {
 		a.Admin.Service.Tester = providerTester{reg: reg}

@@ -1,12 +1,20 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sketchmaker/sketchmaker/internal/config"
+	"github.com/sketchmaker/sketchmaker/internal/fault"
+	"github.com/sketchmaker/sketchmaker/internal/generation"
+	"github.com/sketchmaker/sketchmaker/internal/provider"
+	"github.com/sketchmaker/sketchmaker/internal/secret"
 )
 
 func writeTemp(t *testing.T, name, data string) string {
@@ -86,4 +94,79 @@ func TestModelsFileExtendsTheCatalog(t *testing.T) {
 		!strings.Contains(err.Error(), "PROVIDER_MODELS_FILE") {
 		t.Fatalf("bad file: %v", err)
 	}
+}
+
+// TestWiredProviderCheckTellsUnreadSettings wires the providers as the server does and
+// closes the database under the admin panel's provider settings: reads then fail at once,
+// and a FAL model counts as unchecked (try again), never as not configured. With the
+// database open, FAL is available with its key and not configured without one.
+func TestWiredProviderCheckTellsUnreadSettings(t *testing.T) {
+	const model = "fal-ai/flux/dev"
+	t.Cleanup(func() { generation.Configure(provider.Catalog(), nil) })
+	cases := []struct {
+		name   string
+		falKey string
+		closed bool
+		kind   fault.Kind // of the lookup's error; ignored when ok
+		ok     bool
+	}{
+		{name: "key set", falKey: "fal-env-key", ok: true},
+		{name: "no key", kind: fault.Invalid},
+		{name: "database closed", falKey: "fal-env-key", closed: true,
+			kind: fault.Unavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			app := buildWithFAL(t, c.falKey)
+			if c.closed {
+				app.DB.Close()
+			}
+
+			_, err := generation.LookupModel(model)
+			if c.ok {
+				if err != nil {
+					t.Fatalf("lookup: %v", err)
+				}
+				return
+			}
+			fe := fault.As(err)
+			if fe == nil || fe.Kind != c.kind ||
+				errors.Is(err, generation.ErrUnchecked) != c.closed {
+				t.Fatalf("lookup: %v", err)
+			}
+			if !c.closed {
+				return
+			}
+			if !strings.Contains(fe.Message, "try again") || !strings.Contains(err.Error(),
+				"database is closed") || strings.Contains(err.Error(), "fal-env-key") {
+				t.Fatalf("lookup with the database closed: %v", err)
+			}
+			_, err = app.Providers.Registry.Image(context.Background(), provider.FAL)
+			if !errors.Is(err, provider.ErrUnread) {
+				t.Fatalf("image provider with the database closed: %v", err)
+			}
+		})
+	}
+}
+
+// buildWithFAL builds an instance whose environment sets FAL's key (none when empty),
+// closed when the test ends.
+func buildWithFAL(t *testing.T, falKey string) *App {
+	t.Helper()
+	env := keysEnv(t.TempDir(), secret.GenerateKey())
+	cfg, err := config.Load(func(k string) (string, bool) {
+		if k == "FAL_KEY" && falKey != "" {
+			return falKey, true
+		}
+		return env(k)
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := Build(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	return app
 }

@@ -226,7 +226,7 @@ func newFALWorld(t *testing.T, db *database.DB, fal *fakeFAL, now func() time.Ti
 		edit(&s)
 	}
 	w.reg = provider.NewRegistry(s, nil)
-	generation.Configure(provider.Catalog(), w.reg.Configured)
+	generation.ConfigureChecked(provider.Catalog(), w.reg.Check)
 	t.Cleanup(func() { generation.Configure(provider.Catalog(), nil) })
 
 	blobs, err := blob.NewDisk(t.TempDir())

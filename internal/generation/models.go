@@ -84,7 +84,8 @@ func Configure(defs []provider.Model, available Availability) {
 	ConfigureChecked(defs, check)
 }
 
-// ConfigureChecked is Configure with a check that reports failed reads itself.
+// ConfigureChecked is Configure with a check that reports failed reads itself, such as
+// provider.Registry's Check: a read refused at once then counts as unread too.
 func ConfigureChecked(defs []provider.Model, check ProviderCheck) {
 	table.Store(&modelTable{models: modelsOf(defs), check: check, timeout: checkTimeout})
 }
@@ -146,10 +147,16 @@ func (t *modelTable) checkProvider(ctx context.Context, name string) (bool, erro
 	}
 	ok, err := t.check(ctx, name)
 	if err != nil {
-		cause := fmt.Errorf("%w: %s: %w", ErrUnchecked, name, err)
-		return false, fault.Wrap(fault.Unavailable, uncheckedMessage, cause)
+		return false, unchecked(name, err)
 	}
 	return ok, nil
+}
+
+// unchecked is the error about provider name whose settings could not be read (err): an
+// Unavailable error that says to try again, with ErrUnchecked and err in its chain.
+func unchecked(name string, err error) error {
+	cause := fmt.Errorf("%w: %s: %w", ErrUnchecked, name, err)
+	return fault.Wrap(fault.Unavailable, uncheckedMessage, cause)
 }
 
 // Models returns the models people can choose on this instance.

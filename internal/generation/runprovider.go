@@ -78,17 +78,16 @@ func (s *Service) imageProvider(ctx context.Context, j *job.Job) (Model, provide
 		return m, nil, lookupError(ctx, err)
 	}
 
+	// The registry reads the settings once more, and they may have become unreadable
+	// since the check.
 	img, err := s.providers.Image(ctx, j.Provider)
-	if err == nil {
+	switch {
+	case err == nil:
 		return m, img, nil
-	}
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		return m, nil, ctx.Err()
-	}
-	// The registry reads the settings once more and cannot tell a failed read from a
-	// missing provider; a second check, which can, decides.
-	if _, cerr := lookupModel(ctx, j.Model); errors.Is(cerr, ErrUnchecked) {
-		return m, nil, lookupError(ctx, cerr)
+	case errors.Is(err, provider.ErrUnread):
+		return m, nil, job.Later(unchecked(j.Provider, err))
 	}
 	return m, nil, err
 }

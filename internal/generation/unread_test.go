@@ -19,31 +19,56 @@ import (
 	"github.com/sketchmaker/sketchmaker/internal/provider"
 )
 
-// slowSettings stands for the admin panel's provider settings on a database that, while
-// slow is set, answers no read of FAL's settings before the reader gives up. FAL's reads
-// are counted from 1: read number slowRead is slow too, and read number brokenRead fails
-// at once.
-type slowSettings struct {
+// errRefused is how a database that is down answers at once.
+var errRefused = errors.New("dial tcp 10.0.0.5:5432: connect: connection refused")
+
+// flakySettings stands for the admin panel's provider settings on a database in trouble.
+// While slow is set, no read of FAL's settings answers before the reader gives up; while
+// refused is set, every read fails at once. FAL's reads are counted from 1, and read
+// number brokenRead fails at once too. While saved is set, FAL's key is saved there.
+type flakySettings struct {
 	slow       atomic.Bool
+	refused    atomic.Bool
+	saved      atomic.Bool
 	reads      atomic.Int32
-	slowRead   atomic.Int32
 	brokenRead atomic.Int32
 }
 
-func (s *slowSettings) Backend(ctx context.Context, name string) (provider.Backend, bool,
+func (s *flakySettings) Backend(ctx context.Context, name string) (provider.Backend, bool,
 	error) {
 	if name != provider.FAL {
 		return provider.Backend{}, false, nil
 	}
 	n := s.reads.Add(1)
-	if s.slow.Load() || n == s.slowRead.Load() {
+	switch {
+	case s.slow.Load():
 		<-ctx.Done()
 		return provider.Backend{}, false, ctx.Err()
-	}
-	if n == s.brokenRead.Load() {
-		return provider.Backend{}, false, errors.New("connection reset by peer")
+	case s.refused.Load() || n == s.brokenRead.Load():
+		return provider.Backend{}, false, errRefused
+	case s.saved.Load():
+		return provider.Backend{Key: "fal-test"}, true, nil
 	}
 	return provider.Backend{}, false, nil // nothing saved: the environment's key counts
+}
+
+// heal makes the database answer again.
+func (s *flakySettings) heal() {
+	s.slow.Store(false)
+	s.refused.Store(false)
+}
+
+// troubles are the ways the settings' database fails every read, each with what the
+// log should name as the cause.
+var troubles = []struct {
+	name  string
+	set   func(s *flakySettings)
+	cause string
+}{
+	{name: "every read slow", set: func(s *flakySettings) { s.slow.Store(true) },
+		cause: "context deadline exceeded"},
+	{name: "every read refused", set: func(s *flakySettings) { s.refused.Store(true) },
+		cause: "connection refused"},
 }
 
 // shiftedClock is the wall clock moved on by what the test adds.
@@ -53,32 +78,38 @@ func (c *shiftedClock) now() time.Time {
 	return time.Now().Add(time.Duration(c.by.Load()))
 }
 
-// slowWorld is a FAL world wired as in production: the registry reads the admin panel's
-// settings, and generation asks the registry whether FAL is configured.
-func slowWorld(t *testing.T, db *database.DB, clock *shiftedClock) (*falWorld,
-	*slowSettings) {
-	w := newFALWorld(t, db, newFakeFAL(t), clock.now, nil)
-	settings := &slowSettings{}
+// flakyWorld is a FAL world wired as in production: the registry reads the admin panel's
+// settings, and generation asks the registry's Check whether FAL is configured. edit, when
+// not nil, changes the environment's provider settings.
+func flakyWorld(t *testing.T, db *database.DB, clock *shiftedClock,
+	edit func(*provider.Settings)) (*falWorld, *flakySettings) {
+	w := newFALWorld(t, db, newFakeFAL(t), clock.now, edit)
+	settings := &flakySettings{}
 	w.reg.SetOverrides(settings)
 	generation.SetCheckTimeout(50 * time.Millisecond)
 	return w, settings
 }
 
-// TestSlowSettingsPostponeTheJob reads the provider settings from a database too slow to
-// answer when a FAL job starts: the job is left for a later attempt, with its credits
-// still reserved, and succeeds once the database answers, charged once.
-func TestSlowSettingsPostponeTheJob(t *testing.T) {
+// noFALKey leaves FAL's key out of the environment, so only the admin panel can set it.
+func noFALKey(s *provider.Settings) {
+	s.Backends[provider.FAL] = provider.Backend{BaseURL: s.Backends[provider.FAL].BaseURL}
+}
+
+// TestUnreadSettingsPostponeTheJob reads the provider settings from a database that is
+// too slow to answer, or refuses at once, when a FAL job starts: the job is left for a
+// later attempt, with its credits still reserved, and succeeds once the database
+// answers, charged once.
+func TestUnreadSettingsPostponeTheJob(t *testing.T) {
 	cases := []struct {
 		name    string
-		trouble func(s *slowSettings)
+		trouble func(s *flakySettings)
 	}{
-		{name: "every read slow", trouble: func(s *slowSettings) { s.slow.Store(true) }},
-		// The job's first check passes; the registry's own read fails, which it takes
-		// for a missing provider, and the check after it is slow.
-		{name: "settings lost after the check", trouble: func(s *slowSettings) {
+		{name: troubles[0].name, trouble: troubles[0].set},
+		{name: troubles[1].name, trouble: troubles[1].set},
+		// The job's check passes; the registry's own read, just after it, is refused.
+		{name: "settings lost after the check", trouble: func(s *flakySettings) {
 			s.reads.Store(0)
 			s.brokenRead.Store(2)
-			s.slowRead.Store(3)
 		}},
 	}
 	for _, c := range cases {
@@ -92,9 +123,9 @@ func TestSlowSettingsPostponeTheJob(t *testing.T) {
 
 // testPostponed submits a FAL job, starts the workers with the settings in trouble, and
 // then lets the database answer again.
-func testPostponed(t *testing.T, db *database.DB, trouble func(s *slowSettings)) {
+func testPostponed(t *testing.T, db *database.DB, trouble func(s *flakySettings)) {
 	clock := &shiftedClock{}
-	w, settings := slowWorld(t, db, clock)
+	w, settings := flakyWorld(t, db, clock, nil)
 	uid := w.user("u@example.com", 5*credit.One)
 	id := w.submit(uid, falJob).ID
 
@@ -112,7 +143,7 @@ func testPostponed(t *testing.T, db *database.DB, trouble func(s *slowSettings))
 	}
 
 	// The database answers again; the wait for the next attempt passes.
-	settings.slow.Store(false)
+	settings.heal()
 	clock.by.Add(int64(time.Minute))
 	j := w.wait(id)
 	if j.Status != job.Succeeded || j.Attempts != 2 || len(w.images(uid)) != 1 {
@@ -130,25 +161,63 @@ func testPostponed(t *testing.T, db *database.DB, trouble func(s *slowSettings))
 	w.checkLedger(uid)
 }
 
-// TestSlowSettingsAtEveryAttemptRefundOnce keeps the settings unreadable: the job ends
+// TestUnreadSettingsAtEveryAttemptRefundOnce keeps the settings unreadable: the job ends
 // after its last attempt with a message to try again, refunded exactly once.
-func TestSlowSettingsAtEveryAttemptRefundOnce(t *testing.T) {
+func TestUnreadSettingsAtEveryAttemptRefundOnce(t *testing.T) {
+	for _, tr := range troubles {
+		t.Run(tr.name, func(t *testing.T) {
+			eachDB(t, func(t *testing.T, db *database.DB) {
+				testRefundedOnce(t, db, tr.set)
+			})
+		})
+	}
+}
+
+// testRefundedOnce submits a FAL job and runs it with the settings in trouble at every
+// attempt.
+func testRefundedOnce(t *testing.T, db *database.DB, trouble func(s *flakySettings)) {
+	clock := &shiftedClock{}
+	w, settings := flakyWorld(t, db, clock, nil)
+	uid := w.user("u@example.com", 5*credit.One)
+	id := w.submit(uid, falJob).ID
+
+	trouble(settings)
+	w.start()
+	for attempt := 1; attempt < job.MaxAttempts; attempt++ {
+		waitPostponed(t, w, id, attempt)
+		clock.by.Add(int64(time.Hour))
+	}
+	j := w.wait(id)
+	if j.Status != job.Failed || j.Attempts != job.MaxAttempts ||
+		!strings.Contains(j.Error, "try again") || !strings.Contains(j.Error, "refunded") ||
+		strings.Contains(j.Error, "not configured") {
+		t.Fatalf("job %s after %d attempts: %q", j.Status, j.Attempts, j.Error)
+	}
+	if bal, _ := w.credits.Balance(context.Background(), uid); bal != 5*credit.One {
+		t.Fatalf("balance %s after the refund", bal)
+	}
+	if s, r := entries(t, w, id, "settle"), entries(t, w, id, "refund"); s != 1 || r != 1 {
+		t.Fatalf("the job was settled %d and refunded %d times", s, r)
+	}
+	w.checkLedger(uid)
+}
+
+// TestProviderSwitchedOffFailsTheJobAtOnce switches FAL off in the admin panel, whose
+// settings read well, after a job was queued: the job fails at its first attempt as not
+// configured, refunded once, rather than waiting to try again.
+func TestProviderSwitchedOffFailsTheJobAtOnce(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *database.DB) {
-		clock := &shiftedClock{}
-		w, settings := slowWorld(t, db, clock)
+		w, settings := flakyWorld(t, db, &shiftedClock{}, noFALKey)
 		uid := w.user("u@example.com", 5*credit.One)
+		settings.saved.Store(true)
 		id := w.submit(uid, falJob).ID
 
-		settings.slow.Store(true)
+		settings.saved.Store(false)
 		w.start()
-		for attempt := 1; attempt < job.MaxAttempts; attempt++ {
-			waitPostponed(t, w, id, attempt)
-			clock.by.Add(int64(time.Hour))
-		}
 		j := w.wait(id)
-		if j.Status != job.Failed || j.Attempts != job.MaxAttempts ||
-			!strings.Contains(j.Error, "try again") || !strings.Contains(j.Error, "refunded") ||
-			strings.Contains(j.Error, "not configured") {
+		if j.Status != job.Failed || j.Attempts != 1 ||
+			!strings.Contains(j.Error, "not configured") ||
+			!strings.Contains(j.Error, "refunded") || strings.Contains(j.Error, "try again") {
 			t.Fatalf("job %s after %d attempts: %q", j.Status, j.Attempts, j.Error)
 		}
 		if bal, _ := w.credits.Balance(context.Background(), uid); bal != 5*credit.One {
@@ -190,60 +259,71 @@ func entries(t *testing.T, w *falWorld, id, kind string) int {
 	return n
 }
 
-// TestSubmissionWhileSettingsAreUnreadable submits while the settings cannot be read,
-// and while FAL is truly not configured: the first is refused as passing (503, try
-// again), with its cause logged without the key; the second blames the choice of model.
-// Neither reserves anything.
+// TestSubmissionWhileSettingsAreUnreadable submits while the settings cannot be read
+// (too slow, or refused at once) and while FAL is truly not configured: the first are
+// refused as passing (503, try again), with their cause logged without the key; the last
+// blames the choice of model. None reserves anything.
 func TestSubmissionWhileSettingsAreUnreadable(t *testing.T) {
-	cases := []struct {
-		name   string
-		slow   bool
-		kind   fault.Kind
-		phrase string
-	}{
-		{name: "settings unreadable", slow: true, kind: fault.Unavailable,
-			phrase: "try again"},
-		{name: "provider not configured", kind: fault.Invalid, phrase: "not configured"},
+	type submission struct {
+		name    string
+		trouble func(s *flakySettings)
+		cause   string
+		edit    func(*provider.Settings)
 	}
+	var cases []submission
+	for _, tr := range troubles {
+		cases = append(cases, submission{name: tr.name, trouble: tr.set, cause: tr.cause})
+	}
+	cases = append(cases, submission{name: "provider not configured", edit: noFALKey})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			eachDB(t, func(t *testing.T, db *database.DB) {
-				w, settings := slowWorld(t, db, &shiftedClock{})
-				var logs syncLog
-				w.gen.UseProviders(w.reg, slog.New(slog.NewTextHandler(&logs, nil)))
-				if !c.slow {
-					generation.Configure(provider.Catalog(), nil)
-				}
-				uid := w.user("u@example.com", 5*credit.One)
-				settings.slow.Store(c.slow)
-
-				err := submitBody(w, uid, falJob)
-				fe := fault.As(err)
-				if fe == nil || fe.Kind != c.kind || !strings.Contains(fe.Message, c.phrase) ||
-					errors.Is(err, generation.ErrUnchecked) != c.slow {
-					t.Fatalf("submission: %v", err)
-				}
-				if bal, _ := w.credits.Balance(context.Background(), uid); bal != 5*credit.One {
-					t.Fatalf("balance %s after a refused submission", bal)
-				}
-				if !c.slow {
-					return
-				}
-				if fe.Field != "" || strings.Contains(fe.Message, "not configured") {
-					t.Fatalf("the person's choice is blamed: %+v", fe)
-				}
-				if line := logs.String(); !strings.Contains(line, "context deadline exceeded") ||
-					strings.Contains(line, "fal-test") {
-					t.Fatalf("log: %s", line)
-				}
-
-				// Once the database answers, the same request is accepted.
-				settings.slow.Store(false)
-				if err := submitBody(w, uid, falJob); err != nil {
-					t.Fatal(err)
-				}
+				testRefusedSubmission(t, db, c.trouble, c.cause, c.edit)
 			})
 		})
+	}
+}
+
+// testRefusedSubmission submits a FAL job with the settings in trouble (none: FAL is
+// not configured) and checks the answer and the log.
+func testRefusedSubmission(t *testing.T, db *database.DB, trouble func(s *flakySettings),
+	cause string, edit func(*provider.Settings)) {
+	w, settings := flakyWorld(t, db, &shiftedClock{}, edit)
+	var logs syncLog
+	w.gen.UseProviders(w.reg, slog.New(slog.NewTextHandler(&logs, nil)))
+	uid := w.user("u@example.com", 5*credit.One)
+	if trouble != nil {
+		trouble(settings)
+	}
+
+	err := submitBody(w, uid, falJob)
+	fe := fault.As(err)
+	if bal, _ := w.credits.Balance(context.Background(), uid); bal != 5*credit.One {
+		t.Fatalf("balance %s after a refused submission", bal)
+	}
+	if trouble == nil {
+		if fe == nil || fe.Kind != fault.Invalid || fe.Field != "model" ||
+			!strings.Contains(fe.Message, "not configured") ||
+			errors.Is(err, generation.ErrUnchecked) {
+			t.Fatalf("submission to a provider not configured: %v", err)
+		}
+		return
+	}
+	if fe == nil || fe.Kind != fault.Unavailable || fe.Field != "" ||
+		!strings.Contains(fe.Message, "try again") ||
+		strings.Contains(fe.Message, "not configured") ||
+		!errors.Is(err, generation.ErrUnchecked) {
+		t.Fatalf("submission: %v", err)
+	}
+	if line := logs.String(); !strings.Contains(line, cause) ||
+		strings.Contains(line, "fal-test") {
+		t.Fatalf("log: %s", line)
+	}
+
+	// Once the database answers, the same request is accepted.
+	settings.heal()
+	if err := submitBody(w, uid, falJob); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -108,12 +108,12 @@ func TestOpenAICompatibleServerURLsFollowTheFetchRules(t *testing.T) {
 
 func TestOpenAIWithoutKeyNeedsABaseURL(t *testing.T) {
 	reg := provider.NewRegistry(provider.Settings{}, nil)
-	if reg.Configured(context.Background(), provider.OpenAI) {
-		t.Fatal("OpenAI configured with neither key nor base URL")
+	if ok, err := reg.Check(context.Background(), provider.OpenAI); ok || err != nil {
+		t.Fatalf("OpenAI configured with neither key nor base URL: %t, %v", ok, err)
 	}
 	reg = provider.NewRegistry(provider.Settings{Backends: map[string]provider.Backend{
 		provider.OpenAI: {BaseURL: "http://127.0.0.1:8080/v1"}}}, nil)
-	if !reg.Configured(context.Background(), provider.OpenAI) {
-		t.Fatal("an OpenAI-compatible server without a key is not configured")
+	if ok, err := reg.Check(context.Background(), provider.OpenAI); !ok || err != nil {
+		t.Fatalf("an OpenAI-compatible server without a key is not configured: %v", err)
 	}
 }

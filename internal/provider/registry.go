@@ -121,8 +121,20 @@ func (r *Registry) WebhooksEnabled() bool { return r.s.FALWebhookURL != "" }
 var defaultBase = map[string]string{FAL: DefaultFALBase, OpenAI: DefaultOpenAIBase,
 	Gemini: DefaultGeminiBase}
 
+// ErrUnread is in the chain of every error about provider settings saved in the admin
+// panel that could not be read, such as from a database that refused the connection or
+// did not answer in time. Whether the provider is configured is then not known, and
+// reading again later may well succeed.
+var ErrUnread = errors.New("read provider settings")
+
+// unread wraps the failed read of provider name's saved settings.
+func unread(name string, err error) error {
+	return fmt.Errorf("%w of %s: %w", ErrUnread, name, err)
+}
+
 // backend returns the settings of provider name: the admin panel's when saved, the
-// environment's otherwise.
+// environment's otherwise. A failed read of the saved settings is an error with ErrUnread
+// in its chain.
 func (r *Registry) backend(ctx context.Context, name string) (Backend, error) {
 	b := r.s.Backends[name]
 	if r.overrides == nil {
@@ -130,7 +142,7 @@ func (r *Registry) backend(ctx context.Context, name string) (Backend, error) {
 	}
 	o, ok, err := r.overrides.Backend(ctx, name)
 	if err != nil {
-		return b, fmt.Errorf("provider settings of %s: %w", name, err)
+		return b, unread(name, err)
 	}
 	if ok {
 		if o.Key != "" {
@@ -143,14 +155,22 @@ func (r *Registry) backend(ctx context.Context, name string) (Backend, error) {
 	return b, nil
 }
 
-// Configured reports whether provider name can run: hosted providers need a key (an
-// OpenAI-compatible server may do with a base URL alone); self-hosted ones a base URL,
-// and ComfyUI a workflow too.
-func (r *Registry) Configured(ctx context.Context, name string) bool {
+// Check reports whether provider name can run as configured now. It answers false with
+// no error only when the settings were read and do not make the provider usable; when the
+// admin panel's saved settings could not be read, the error has ErrUnread in its chain
+// and whether the provider can run is not known.
+func (r *Registry) Check(ctx context.Context, name string) (bool, error) {
 	b, err := r.backend(ctx, name)
 	if err != nil {
-		return false
+		return false, err
 	}
+	return r.usable(name, b), nil
+}
+
+// usable reports whether b lets provider name run: hosted providers need a key (an
+// OpenAI-compatible server may do with a base URL alone); self-hosted ones a base URL,
+// and ComfyUI a workflow too.
+func (r *Registry) usable(name string, b Backend) bool {
 	switch name {
 	case FAL, Gemini:
 		return b.Key != ""
@@ -168,14 +188,16 @@ func (r *Registry) Configured(ctx context.Context, name string) bool {
 var errNotConfigured = fault.New(fault.Unavailable, "This model's provider is not "+
 	"configured on this server any more. Choose another model.")
 
-// Image returns the image provider name as configured now.
+// Image returns the image provider name as configured now. When the admin panel's saved
+// settings could not be read, the error has ErrUnread in its chain rather than saying
+// the provider is not configured.
 func (r *Registry) Image(ctx context.Context, name string) (Image, error) {
-	if !r.Configured(ctx, name) {
-		return nil, errNotConfigured
-	}
 	b, err := r.backend(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	if !r.usable(name, b) {
+		return nil, errNotConfigured
 	}
 	base, policy, err := r.endpoint(name, b.BaseURL, r.s.Timeout)
 	if err != nil {
@@ -335,7 +357,7 @@ func (r *Registry) Language(ctx context.Context) (Language, string, error) {
 		for _, name := range LLMProviders() {
 			o, ok, err := r.overrides.Backend(ctx, name)
 			if err != nil {
-				return nil, "", fmt.Errorf("provider settings of %s: %w", name, err)
+				return nil, "", unread(name, err)
 			}
 			if ok {
 				keys[name] = firstOf(o.Key, keys[name])

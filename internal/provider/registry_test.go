@@ -2,7 +2,9 @@ package provider_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,16 +71,75 @@ func TestAdminSettingsTakePrecedence(t *testing.T) {
 	s.Backends = map[string]provider.Backend{}
 	reg := provider.NewRegistry(s, nil)
 	ctx := context.Background()
-	if reg.Configured(ctx, provider.FAL) {
-		t.Fatal("FAL configured without a key")
+	if ok, err := reg.Check(ctx, provider.FAL); ok || err != nil {
+		t.Fatalf("FAL configured without a key: %t, %v", ok, err)
 	}
 	reg.SetOverrides(overrides{provider.FAL: {Key: "saved"}, "groq": {Key: "gk"}})
-	if !reg.Configured(ctx, provider.FAL) {
-		t.Fatal("a key saved in the admin panel does not configure FAL")
+	if ok, err := reg.Check(ctx, provider.FAL); !ok || err != nil {
+		t.Fatalf("a key saved in the admin panel does not configure FAL: %v", err)
 	}
 	_, label, err := reg.Language(ctx)
 	if err != nil || label != "groq/llama-3.1-8b-instant" {
 		t.Fatalf("language model %q, %v; want the admin panel's Groq", label, err)
+	}
+}
+
+// brokenOverrides is an admin panel whose database refuses every read.
+type brokenOverrides struct{ err error }
+
+func (o brokenOverrides) Backend(context.Context, string) (provider.Backend, bool, error) {
+	return provider.Backend{}, false, o.err
+}
+
+// TestFailedSettingsReadIsNoMissingProvider reads the admin panel's settings from a
+// database that refuses at once: the check and the image provider answer the failed
+// read, with its cause, never "not configured"; a read that succeeds and finds no key
+// still says the provider is not configured.
+func TestFailedSettingsReadIsNoMissingProvider(t *testing.T) {
+	refused := errors.New("dial tcp 10.0.0.5:5432: connect: connection refused")
+	f, sl := newFake(t), &sleeps{}
+	keyless := f.settings(sl)
+	keyless.Backends = map[string]provider.Backend{}
+	cases := []struct {
+		name      string
+		settings  provider.Settings
+		overrides provider.Overrides
+		ok        bool
+		unread    bool
+	}{
+		{name: "read refused", settings: f.settings(sl),
+			overrides: brokenOverrides{refused}, unread: true},
+		{name: "environment key, nothing saved", settings: f.settings(sl),
+			overrides: overrides{}, ok: true},
+		{name: "saved key", settings: keyless,
+			overrides: overrides{provider.FAL: {Key: "saved"}}, ok: true},
+		{name: "no key anywhere", settings: keyless, overrides: overrides{}},
+	}
+	ctx := context.Background()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reg := provider.NewRegistry(c.settings, c.overrides)
+			ok, err := reg.Check(ctx, provider.FAL)
+			if ok != c.ok || errors.Is(err, provider.ErrUnread) != c.unread ||
+				(c.unread && !errors.Is(err, refused)) || (!c.unread && err != nil) {
+				t.Fatalf("check: %t, %v", ok, err)
+			}
+
+			img, err := reg.Image(ctx, provider.FAL)
+			switch {
+			case c.ok:
+				if err != nil || img == nil {
+					t.Fatalf("image provider: %v", err)
+				}
+			case c.unread:
+				if !errors.Is(err, provider.ErrUnread) || !errors.Is(err, refused) ||
+					strings.Contains(err.Error(), "not configured") {
+					t.Fatalf("image provider with unread settings: %v", err)
+				}
+			default:
+				wantFault(t, err, fault.Unavailable, "not configured")
+			}
+		})
 	}
 }
 
