@@ -47,10 +47,17 @@ type Actor struct {
 	UserAgent string
 }
 
+// TokenRevoker deletes an account's personal API tokens; the apitoken package's Store is
+// one.
+type TokenRevoker interface {
+	RevokeAll(ctx context.Context, userID int64) (int64, error)
+}
+
 // Deps are the services administration works through.
 type Deps struct {
 	Accounts *account.Service
 	Sessions *session.Store
+	Tokens   TokenRevoker // nil: no API tokens to end
 	Credits  *credit.Service
 	Gallery  *gallery.Gallery
 	Audit    *audit.Log

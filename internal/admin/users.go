@@ -96,7 +96,8 @@ func (s *Service) BulkApprove(ctx context.Context, a Actor, ids []int64) (int, [
 	return n, skipped
 }
 
-// Deactivate disables account id and ends its sessions at once.
+// Deactivate disables account id and ends its sessions and API tokens at once, so that
+// reactivating it lets in only someone who signs in again.
 func (s *Service) Deactivate(ctx context.Context, a Actor, id int64) error {
 	if _, err := s.target(ctx, a, id, role.ManageUsers, "deactivate"); err != nil {
 		return err
@@ -105,13 +106,27 @@ func (s *Service) Deactivate(ctx context.Context, a Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.Sessions.RevokeUser(ctx, id, "")
+	n, tokens, err := s.signOut(ctx, id)
 	if err != nil {
 		return err
 	}
 	s.record(ctx, a, EventUserDeactivated, id, map[string]any{"from": from,
-		"sessions_revoked": n})
+		"sessions_revoked": n, "credentials_revoked": tokens})
 	return nil
+}
+
+// signOut ends every session and API token of account id, and says how many of each.
+func (s *Service) signOut(ctx context.Context, id int64) (sessions, tokens int64,
+	err error) {
+	if sessions, err = s.Sessions.RevokeUser(ctx, id, ""); err != nil {
+		return 0, 0, err
+	}
+	if s.Tokens != nil {
+		if tokens, err = s.Tokens.RevokeAll(ctx, id); err != nil {
+			return 0, 0, err
+		}
+	}
+	return sessions, tokens, nil
 }
 
 // Reactivate lets a disabled account sign in again.
@@ -143,17 +158,17 @@ func (s *Service) Unlock(ctx context.Context, a Actor, id int64) error {
 	return nil
 }
 
-// RevokeSessions signs account id out everywhere.
+// RevokeSessions signs account id out everywhere: every session and API token.
 func (s *Service) RevokeSessions(ctx context.Context, a Actor, id int64) (int64, error) {
 	if _, err := s.target(ctx, a, id, role.ManageUsers, "revoke_sessions"); err != nil {
 		return 0, err
 	}
-	n, err := s.Sessions.RevokeUser(ctx, id, "")
+	n, tokens, err := s.signOut(ctx, id)
 	if err != nil {
 		return 0, err
 	}
 	s.record(ctx, a, audit.SessionRevoked, id, map[string]any{"sessions_revoked": n,
-		"scope": "all"})
+		"credentials_revoked": tokens, "scope": "all"})
 	return n, nil
 }
 

@@ -119,8 +119,8 @@ func (s *Store) Create(ctx context.Context, userID int64, name string, days int)
 func checkInput(name string, days int) (string, error) {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
-	if n == 0 || n > maxName || strings.ContainsFunc(name, unicode.IsControl) ||
-		!utf8.ValidString(name) {
+	if n == 0 || n > maxName || !utf8.ValidString(name) ||
+		strings.ContainsFunc(name, hidden) || !strings.ContainsFunc(name, visible) {
 		return "", fault.Field("name", fmt.Sprintf("Give the token a name of 1 to %d "+
 			"characters, such as the script or machine that will use it.", maxName))
 	}
@@ -133,16 +133,40 @@ func checkInput(name string, days int) (string, error) {
 		"365 days, or no expiry.")
 }
 
-// insert adds t unless its owner holds MaxPerUser tokens already. The owner's row is locked
-// first, so that two requests at once cannot both pass the count.
+// hidden reports whether r would hide or reorder a name's text: control characters and
+// format characters such as direction overrides and zero-width spaces. The zero-width
+// joiner, which binds emoji sequences, is allowed.
+func hidden(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) && r != '\u200d'
+}
+
+// visible reports whether r shows as something: a letter, digit, mark, punctuation or
+// symbol.
+func visible(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
+}
+
+// expiredKept is how long an expired token stays listed, so its owner sees what stopped
+// working, before the next token its owner makes deletes it.
+const expiredKept = 30 * 24 * time.Hour
+
+// insert adds t unless its owner holds MaxPerUser live tokens already. The owner's row is
+// locked first, so that two requests at once cannot both pass the count.
 func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, t *Token, hash string) error {
 	lock := s.db.Rebind(`UPDATE users SET updated_at = updated_at WHERE id = ?`)
 	if _, err := tx.ExecContext(ctx, lock, t.UserID); err != nil {
 		return fmt.Errorf("lock user: %w", err)
 	}
+	old := s.db.Rebind(`DELETE FROM api_tokens WHERE user_id = ? AND expires_at <> 0
+		AND expires_at <= ?`)
+	if _, err := tx.ExecContext(ctx, old, t.UserID,
+		t.CreatedAt-expiredKept.Milliseconds()); err != nil {
+		return fmt.Errorf("delete old tokens: %w", err)
+	}
 	var held int
-	q := s.db.Rebind(`SELECT COUNT(*) FROM api_tokens WHERE user_id = ?`)
-	if err := tx.GetContext(ctx, &held, q, t.UserID); err != nil {
+	q := s.db.Rebind(`SELECT COUNT(*) FROM api_tokens WHERE user_id = ?
+		AND (expires_at = 0 OR expires_at > ?)`)
+	if err := tx.GetContext(ctx, &held, q, t.UserID, t.CreatedAt); err != nil {
 		return fmt.Errorf("count tokens: %w", err)
 	}
 	if held >= MaxPerUser {

@@ -100,6 +100,27 @@ func TestTokenLifecycle(t *testing.T) {
 		if err != nil || len(list) != 1 || !list[0].Expired(c.Now()) {
 			t.Fatalf("list: %+v %v", list, err)
 		}
+
+		// An expired token does not count against the limit, and goes 30 days on.
+		for range apitoken.MaxPerUser {
+			if _, _, err := s.Create(ctx, uid, "live", 0); err != nil {
+				t.Fatalf("a live token beside an expired one: %v", err)
+			}
+		}
+		if list, _ := s.List(ctx, uid); len(list) != apitoken.MaxPerUser+1 {
+			t.Fatalf("%d tokens listed, want the expired one too", len(list))
+		}
+		if _, err := s.RevokeAll(ctx, uid); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _ = s.Create(ctx, uid, "short", 30)
+		c.Add(60 * 24 * time.Hour)
+		if _, _, err := s.Create(ctx, uid, "next", 30); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := s.List(ctx, uid); len(list) != 1 || list[0].Name != "next" {
+			t.Fatalf("after 60 days: %+v", list)
+		}
 	})
 }
 
@@ -187,6 +208,9 @@ func TestCreateRefusesBadInputAndTooMany(t *testing.T) {
 			{strings.Repeat("n", 61), 30, "name"},
 			{"tab\there", 30, "name"},
 			{"bad\xffutf8", 30, "name"},
+			{"evil\u202egnp.exe", 30, "name"},
+			{"\u200b\u200b", 30, "name"},
+			{"\ufeff", 30, "name"},
 			{"ok", 7, "expires_in_days"},
 			{"ok", -1, "expires_in_days"},
 		} {
@@ -195,6 +219,16 @@ func TestCreateRefusesBadInputAndTooMany(t *testing.T) {
 			if fe == nil || fe.Kind != fault.Invalid || fe.Field != c.field {
 				t.Fatalf("Create(%q, %d): %v", c.name, c.days, err)
 			}
+		}
+
+		// Names in any script, and emoji joined by the zero-width joiner, are fine.
+		for _, name := range []string{"Ноутбук", "ci 🧑\u200d💻", "東京"} {
+			if _, _, err := s.Create(ctx, uid, name, 30); err != nil {
+				t.Fatalf("Create(%q): %v", name, err)
+			}
+		}
+		if _, err := s.RevokeAll(ctx, uid); err != nil {
+			t.Fatal(err)
 		}
 
 		// Twenty at once: exactly MaxPerUser are made.

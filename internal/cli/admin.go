@@ -81,8 +81,9 @@ func (a *App) wireAdmin(cfg *config.Config, log *slog.Logger, db *database.DB,
 	gen.SetPolicy(ad.Catalog)
 
 	ad.Service = admin.New(admin.Deps{
-		Accounts: a.Accounts, Sessions: a.Sessions, Credits: a.Credits, Gallery: g,
-		Audit: a.Audit, Vault: v, Catalog: ad.Catalog, Security: ad.Security,
+		Accounts: a.Accounts, Sessions: a.Sessions, Tokens: a.Tokens, Credits: a.Credits,
+		Gallery: g,
+		Audit:   a.Audit, Vault: v, Catalog: ad.Catalog, Security: ad.Security,
 		Reports: ad.Reports, Board: ad.Board, Mailer: a.Mail, SignIn: a.SignIn,
 		Rules: a.Accounts, Log: log, Now: now, OpenAlerts: a.openAlerts,
 	})

@@ -21,7 +21,7 @@ var adminFlash = map[string]string{
 	"admin_deactivated":      "The account was deactivated and signed out everywhere.",
 	"admin_reactivated":      "The account can sign in again.",
 	"admin_unlocked":         "The account was unlocked.",
-	"admin_sessions_revoked": "The account was signed out everywhere.",
+	"admin_sessions_revoked": "The account was signed out everywhere; its API tokens were revoked.",
 	"admin_deleted": "The account was deleted with its images, uploads and styles; its " +
 		"credit history and audit trail are kept.",
 	"admin_credits_changed": "The balance was changed and the change written to the " +

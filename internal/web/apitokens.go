@@ -31,13 +31,20 @@ var (
 		"Ask an administrator for a plan with API access, or use SketchMaker in the browser.")
 )
 
-// bearerToken returns the token of an "Authorization: Bearer" header, if there is one.
+// bearerToken returns the token of an "Authorization: Bearer" header, and whether the
+// header uses the Bearer scheme at all; the token may then be empty or malformed, and is
+// refused as such. Other schemes (a proxy's Basic credentials, say) are not this
+// server's and are ignored.
 func bearerToken(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	end := strings.IndexAny(h, " \t")
+	if end < 0 {
+		end = len(h)
+	}
+	if !strings.EqualFold(h[:end], "Bearer") {
 		return "", false
 	}
-	return strings.TrimSpace(tok), true
+	return strings.TrimSpace(h[end:]), true
 }
 
 // takesToken reports whether r goes to a route that accepts an API token: a JSON route
@@ -146,7 +153,8 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, audit.Event{Type: audit.APITokenCreated, UserID: st.user.ID,
-		Details: map[string]any{"token": tok.ID, "name": tok.Name, "expires_at": tok.ExpiresAt}})
+		Details: map[string]any{"credential_id": tok.ID, "name": tok.Name,
+			"expires_at": tok.ExpiresAt}})
 	s.renderSettings(w, r, http.StatusCreated, map[string]any{"NewToken": secret,
 		"NewTokenName": tok.Name})
 }
@@ -160,6 +168,6 @@ func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, audit.Event{Type: audit.APITokenRevoked, UserID: uid,
-		Details: map[string]any{"token": tok.ID, "name": tok.Name, "by": "owner"}})
+		Details: map[string]any{"credential_id": tok.ID, "name": tok.Name, "by": "owner"}})
 	s.settingsDone(w, r, "api_token_revoked")
 }

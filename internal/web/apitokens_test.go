@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -279,5 +280,120 @@ func TestPasswordResetRevokesAPITokens(t *testing.T) {
 	if res := bearer(t, app.App, http.MethodGet, "/api/user/profile", secret, nil); res.
 		StatusCode != http.StatusUnauthorized {
 		t.Fatalf("token after a password reset: %d", res.StatusCode)
+	}
+}
+
+func TestAPITokenHeaderForms(t *testing.T) {
+	app := apptest.New(t)
+	c := premiumUser(t, app, "headers@example.com")
+	secret := createToken(t, c, "forms")
+	body := []byte(`{"prompt":"a harbour at noon"}`)
+
+	// A Bearer header decides alone, however it is spaced: a malformed one is refused
+	// even beside a valid cookie and CSRF token, and spends nothing.
+	before := c.JSONCredits()
+	for _, h := range []string{"Bearer\tsmk_" + strings.Repeat("B", 43), "Bearer",
+		"Bearer ", "bearer " + secret + "x", "BEARER  smk_x"} {
+		req, _ := http.NewRequest(http.MethodPost, app.URL+"/generate/image",
+			strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRFToken", c.CSRF())
+		req.Header.Set("Authorization", h)
+		if res := c.Do(req); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("Authorization %q with a cookie: %d", h, res.StatusCode)
+		}
+	}
+	if after := c.JSONCredits(); after != before {
+		t.Fatalf("refused requests moved credits from %v to %v", before, after)
+	}
+	// Any spacing or case of the scheme works with a good token.
+	for _, h := range []string{"bearer " + secret, "BEARER\t" + secret, "Bearer   " + secret} {
+		req, _ := http.NewRequest(http.MethodGet, app.URL+"/api/user/profile", nil)
+		req.Header.Set("Authorization", h)
+		if res := app.Client(t).Do(req); res.StatusCode != http.StatusOK {
+			t.Errorf("Authorization %q: %d", h, res.StatusCode)
+		}
+	}
+	// Another scheme (a proxy's Basic credentials) is not ours: the cookie decides.
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/api/user/profile", nil)
+	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
+	if res := c.Do(req); res.StatusCode != http.StatusOK {
+		t.Fatalf("Basic credentials beside a cookie: %d", res.StatusCode)
+	}
+	// Errors carry their details object, empty when there is nothing to add.
+	res := bearer(t, app, http.MethodGet, "/api/user/profile", "smk_nope", nil)
+	if !strings.Contains(string(res.Body), `"details":{}`) {
+		t.Fatalf("401 body: %s", res.Body)
+	}
+}
+
+func TestAdministratorsEndATokensAccount(t *testing.T) {
+	app := apptest.New(t)
+	c := premiumUser(t, app, "held@example.com")
+	uid := c.UserID()
+	admin, _ := admAccount(t, app, "chief@example.com", role.Admin)
+	id := strconv.FormatInt(uid, 10)
+
+	// Deactivating ends the tokens, so reactivating does not bring them back.
+	secret := createToken(t, c, "before deactivation")
+	for _, step := range []string{"deactivate", "reactivate"} {
+		if res := admin.PostForm("/admin/users/"+id+"/"+step, url.Values{}); res.
+			StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d %s", step, res.StatusCode, res.Body)
+		}
+	}
+	if res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil); res.
+		StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token after deactivation and reactivation: %d", res.StatusCode)
+	}
+	if !acctAudit(app, "user_deactivated", `"credentials_revoked":1`) {
+		t.Fatal("the deactivation's audit does not count the tokens")
+	}
+
+	// "Sign out everywhere" ends tokens too.
+	c = app.Client(t)
+	acctSignIn(t, c, "held@example.com", goodPassword)
+	secret = createToken(t, c, "before sign out")
+	if res := admin.PostForm("/admin/users/"+id+"/sessions/revoke", url.Values{}); res.
+		StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke sessions: %d", res.StatusCode)
+	}
+	if res := bearer(t, app, http.MethodGet, "/api/user/profile", secret, nil); res.
+		StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token after sign out everywhere: %d", res.StatusCode)
+	}
+}
+
+func TestWhatATokenDoesIsTracedToIt(t *testing.T) {
+	app := apptest.New(t)
+	c := signedIn(t, app, "traced@example.com", 20) // professional: API and training
+	secret := createToken(t, c, "tracer")
+	var id string
+	if err := app.DB.GetContext(context.Background(), &id,
+		"SELECT id FROM api_tokens"); err != nil {
+		t.Fatal(err)
+	}
+	if !acctAudit(app, "api_token_created", `"credential_id":"`+id+`"`) {
+		t.Fatalf("creation audit lacks the token id: %s", app.Audit.String())
+	}
+
+	// A share made with the token names it; the thumbnails the JSON links to open.
+	body := []byte(`{"prompt":"a tin robot"}`)
+	res := bearer(t, app, http.MethodPost, "/generate/image", secret, body)
+	images, _ := res.JSON()["images"].([]any)
+	if res.StatusCode != http.StatusOK || len(images) != 1 {
+		t.Fatalf("generate: %d %s", res.StatusCode, res.Body)
+	}
+	imageID, _ := images[0].(map[string]any)["id"].(string)
+	res = bearer(t, app, http.MethodPost, "/api/gallery/"+imageID+"/share", secret, nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("share with no body: %d %s", res.StatusCode, res.Body)
+	}
+	if !acctAudit(app, "image_shared", `"via_credential":"`+id+`"`) {
+		t.Fatal("a share made with a token does not name it")
+	}
+	if res := bearer(t, app, http.MethodGet, "/images/"+imageID+"/thumb", secret, nil); res.
+		StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/webp" {
+		t.Fatalf("thumbnail by token: %d", res.StatusCode)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sketchmaker/sketchmaker/internal/audit"
 	"github.com/sketchmaker/sketchmaker/internal/fault"
 	"github.com/sketchmaker/sketchmaker/internal/gallery"
 	"github.com/sketchmaker/sketchmaker/internal/media"
@@ -161,7 +162,7 @@ func (s *Server) showImagePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
-	if err := s.Gallery.Delete(r.Context(), state(r).user.ID, r.PathValue("id")); err != nil {
+	if err := s.removeImage(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -170,11 +171,29 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteImageAPI(w http.ResponseWriter, r *http.Request) {
-	if err := s.Gallery.Delete(r.Context(), state(r).user.ID, r.PathValue("id")); err != nil {
+	if err := s.removeImage(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// removeImage deletes the caller's image of the path; a share link it had ends with it,
+// and the audit trail says so.
+func (s *Server) removeImage(r *http.Request) error {
+	uid, id := state(r).user.ID, r.PathValue("id")
+	sh, err := s.Gallery.ShareOf(r.Context(), uid, id)
+	if err != nil {
+		return err
+	}
+	if err := s.Gallery.Delete(r.Context(), uid, id); err != nil {
+		return err
+	}
+	if sh != nil {
+		s.audit(r, audit.Event{Type: audit.ImageUnshared, UserID: uid,
+			Details: map[string]any{"image_id": id, "reason": "image_deleted"}})
+	}
+	return nil
 }
 
 // listGalleryAPI answers GET /api/gallery with the original's pagination object.

@@ -66,7 +66,8 @@ func (s *Server) failStatus(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	writeJSON(w, status, apiError{Error: msg, Type: typ, Code: status,
-		Timestamp: time.Now().UTC().Format(time.RFC3339), RequestID: st.id})
+		Details: map[string]string{}, Timestamp: time.Now().UTC().Format(time.RFC3339),
+		RequestID: st.id})
 }
 
 // corsPrefixes are the paths other origins may call when CORS_ALLOWED_ORIGINS names them.

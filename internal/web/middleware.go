@@ -51,12 +51,13 @@ func state(r *http.Request) *reqState {
 // wrap puts the middleware around the mux, outermost first: state and request id, the
 // refusal of blocked addresses (before any session work or password hashing), panic
 // recovery, security headers, metrics, access log, URL length, CORS, body limits,
-// cross-origin protection, session, rate limits by route, CSRF. Authorization happens per
-// route, inside the mux.
+// cross-origin protection, text checks (text.go), session, rate limits by route, CSRF.
+// Authorization happens per route, inside the mux.
 func (s *Server) wrap(mux http.Handler) http.Handler {
 	h := s.checkCSRF(mux)
 	h = s.limitRoutes(h)
 	h = s.loadSession(h)
+	h = s.checkText(h)
 	h = s.crossOrigin(h)
 	h = s.limitBody(h)
 	h = s.cors(h)
@@ -293,11 +294,21 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 			st.anonID = readCookie(r, anonCookie, st.secure)
 			if len(st.anonID) != 22 {
 				st.anonID = randomID()
-				s.setCookie(w, r, anonCookie, st.anonID, 0)
+				if !cacheable(r) {
+					s.setCookie(w, r, anonCookie, st.anonID, 0)
+				}
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cacheable reports whether r asks for something a shared cache may keep (static files,
+// shared images and their pages), which must then carry no cookie: a cache would hand one
+// visitor's anonymous id, and the CSRF tokens bound to it, to every other.
+func cacheable(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(strings.HasPrefix(r.URL.Path, "/static/") || strings.HasPrefix(r.URL.Path, "/s/"))
 }
 
 // resolveSession signs the request in with the session of tok, and reports whether that
@@ -474,6 +485,16 @@ func (s *Server) authorize(rt route) http.Handler {
 func (s *Server) audit(r *http.Request, e audit.Event) {
 	st := state(r)
 	e.IP, e.UserAgent = st.ip, r.UserAgent()
+	if st.apiToken != nil {
+		// What a script did names the token it used, so a leaked one can be traced. Its
+		// public id is called a credential: the audit trail redacts keys saying "token".
+		details := make(map[string]any, len(e.Details)+1)
+		for k, v := range e.Details {
+			details[k] = v
+		}
+		details["via_credential"] = st.apiToken.ID
+		e.Details = details
+	}
 	if err := s.Audit.Record(r.Context(), e); err != nil {
 		s.Log.Error("audit event not recorded", "request_id", st.id,
 			"event_type", e.Type, "error", err)

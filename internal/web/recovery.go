@@ -92,7 +92,8 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.audit(r, audit.Event{Type: audit.PasswordReset, UserID: u.ID,
-		Details: map[string]any{"stage": "done", "sessions": "all revoked"}})
+		Details: map[string]any{"stage": "done", "sessions": "all revoked",
+			"credentials": "all revoked"}})
 	s.setCookie(w, r, resetCookie, "", -1)
 	if isJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"success": true})

@@ -49,7 +49,7 @@ var typeOf = map[fault.Kind]string{
 // apiError is the one error shape of every JSON endpoint.
 type apiError struct {
 	Error     string `json:"error"`
-	Details   any    `json:"details,omitempty"`
+	Details   any    `json:"details"` // an object, empty when there is nothing to add
 	Type      string `json:"type"`
 	Code      int    `json:"code"`
 	Timestamp string `json:"timestamp"`
@@ -110,6 +110,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error, body.Type, body.Code = fe.Message, typeOf[fe.Kind], status
 	body.Timestamp = time.Now().UTC().Format(time.RFC3339)
 	body.RequestID = st.id
+	body.Details = map[string]string{}
 	if fe.Field != "" {
 		body.Details = map[string]string{"field": fe.Field}
 	}

@@ -21,8 +21,10 @@ type route struct {
 }
 
 // tokenFiles are the routes that answer files rather than JSON and still take a personal
-// API token (apitokens.go), since a script that lists its images fetches them next.
-var tokenFiles = map[string]bool{"GET /download/{id}/{format}": true}
+// API token (apitokens.go): a script that lists its images or uploads fetches them next,
+// by the URLs the JSON answers give.
+var tokenFiles = map[string]bool{"GET /download/{id}/{format}": true,
+	"GET /images/{id}/thumb": true, "GET /uploads/{id}/thumb": true}
 
 // routes is every route SketchMaker serves, with the permission each needs. A route without
 // a known permission stops the server from starting.

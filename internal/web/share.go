@@ -67,10 +67,12 @@ type shareInput struct {
 
 // shareImageAPI shares an image and answers its link.
 func (s *Server) shareImageAPI(w http.ResponseWriter, r *http.Request) {
-	var in shareInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
+	var in shareInput // no body at all takes the defaults
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		if err := decodeJSON(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	sh, err := s.Gallery.ShareImage(r.Context(), state(r).user.ID, r.PathValue("id"),
 		in.ShowPrompt)

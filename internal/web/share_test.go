@@ -60,6 +60,12 @@ func TestShareLinkShowsOnlyWhatTheOwnerChose(t *testing.T) {
 	}
 	pic := stranger.Get(link + "/image")
 	download := owner.Get("/download/" + id + "/png")
+	// Nothing a shared cache may keep carries a cookie.
+	for _, res := range []*apptest.Response{page, pic, stranger.Get("/static/app.css")} {
+		if c := res.Header.Get("Set-Cookie"); c != "" {
+			t.Errorf("%s sets a cookie: %s", res.Request.URL.Path, c)
+		}
+	}
 	if pic.StatusCode != http.StatusOK || pic.Header.Get("Content-Type") != "image/png" ||
 		!bytes.Equal(pic.Body, download.Body) {
 		t.Fatalf("shared picture: %d %v", pic.StatusCode, pic.Header)
@@ -146,6 +152,9 @@ func TestShareAPIAndOwnership(t *testing.T) {
 	}
 	if res := stranger.Get(path); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("shared page of a deleted image: %d", res.StatusCode)
+	}
+	if !acctAudit(app, "image_unshared", `"reason":"image_deleted"`) {
+		t.Fatal("the link ended by the deletion is not audited")
 	}
 	var n int
 	if err := app.DB.GetContext(context.Background(), &n,
