@@ -47,17 +47,23 @@ func (s *Server) shareImage(w http.ResponseWriter, r *http.Request) {
 
 // unshareImage ends an image's link from its page.
 func (s *Server) unshareImage(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	ended, err := s.Gallery.Unshare(r.Context(), state(r).user.ID, id)
-	if err != nil {
+	if _, err := s.endShare(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if ended {
+	setFlash(w, "image_unshared")
+	http.Redirect(w, r, "/gallery/"+r.PathValue("id"), http.StatusSeeOther)
+}
+
+// endShare ends the link of the caller's image of the path, and reports whether it had
+// one; the audit trail records the end.
+func (s *Server) endShare(r *http.Request) (bool, error) {
+	id := r.PathValue("id")
+	ended, err := s.Gallery.Unshare(r.Context(), state(r).user.ID, id)
+	if err == nil && ended {
 		s.auditShare(r, audit.ImageUnshared, id, false)
 	}
-	setFlash(w, "image_unshared")
-	http.Redirect(w, r, "/gallery/"+id, http.StatusSeeOther)
+	return ended, err
 }
 
 // shareInput is the body of POST /api/gallery/{id}/share.
@@ -88,14 +94,10 @@ func (s *Server) shareImageAPI(w http.ResponseWriter, r *http.Request) {
 
 // unshareImageAPI ends an image's link.
 func (s *Server) unshareImageAPI(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	ended, err := s.Gallery.Unshare(r.Context(), state(r).user.ID, id)
+	ended, err := s.endShare(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if ended {
-		s.auditShare(r, audit.ImageUnshared, id, false)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "was_shared": ended})
 }
