@@ -1,5 +1,6 @@
-// Package blob stores files such as images under opaque keys. The embedded default keeps
-// them in a local directory; every key is made by SketchMaker, never taken from a request.
+// Package blob stores files such as images under opaque keys. The embedded default (Disk)
+// keeps them in a local directory; S3 keeps them in a bucket that many instances share.
+// Every key is made by SketchMaker, never taken from a request.
 package blob
 
 import (
@@ -27,7 +28,8 @@ type File interface {
 type Store interface {
 	// Put stores everything read from r under key, replacing what was there.
 	Put(ctx context.Context, key string, r io.Reader) error
-	// Open returns the file under key, or ErrNotFound.
+	// Open returns the file under key, or ErrNotFound. The file may go on reading with
+	// ctx, which must last until the file is closed.
 	Open(ctx context.Context, key string) (File, int64, error)
 	// Delete removes the file under key; a missing file is not an error.
 	Delete(ctx context.Context, key string) error

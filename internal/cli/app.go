@@ -92,7 +92,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		return nil, err
 	}
 
-	app, err := wire(cfg, log, db, auditLines)
+	app, err := wire(ctx, cfg, log, db, auditLines)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -100,7 +100,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	return app, nil
 }
 
-func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
+func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, db *database.DB,
 	auditLines io.Writer) (*App, error) {
 	now := time.Now
 	if auditLines == nil {
@@ -111,7 +111,7 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 		}
 		auditLines = f
 	}
-	blobs, err := blob.NewDisk(filepath.Join(cfg.DataDir, "files"))
+	blobs, err := openBlobs(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 	a.Server, err = web.New(web.Deps{
 		Config: cfg, Log: log, Accounts: a.Accounts, Sessions: a.Sessions, Tokens: a.Tokens,
 		Credits: a.Credits, Gallery: g, Generation: gen, Jobs: a.Jobs, Audit: a.Audit,
-		Settings: a.Settings, Ready: db.PingContext, Now: now,
+		Settings: a.Settings, Ready: ready(db, blobs), Now: now,
 		Guard: a.Abuse.Guard, Moderation: a.Abuse.Moderation, Alerts: a.Abuse.Alerts,
 		Metrics: a.Abuse.Metrics,
 		Admin:   a.Admin.Service, Vault: a.Admin.Vault, Catalog: a.Admin.Catalog,
@@ -170,6 +170,39 @@ func wire(cfg *config.Config, log *slog.Logger, db *database.DB,
 		return nil, err
 	}
 	return a, nil
+}
+
+// openBlobs returns the file store: the bucket when S3_ENDPOINT is set, after checking
+// that it answers, else the data directory.
+func openBlobs(ctx context.Context, cfg *config.Config, log *slog.Logger) (blob.Store, error) {
+	st := cfg.Storage
+	if !st.S3() {
+		return blob.NewDisk(filepath.Join(cfg.DataDir, "files"))
+	}
+	s3, err := blob.NewS3(ctx, blob.S3Options{Endpoint: st.Endpoint, Bucket: st.Bucket,
+		Region: st.Region, AccessKeyID: st.AccessKeyID, SecretAccessKey: st.SecretAccessKey,
+		Prefix: st.Prefix, PathStyle: st.PathStyle})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("files are kept in S3", "endpoint", st.Endpoint, "bucket", st.Bucket,
+		"prefix", st.Prefix)
+	return s3, nil
+}
+
+// ready reports, for /readyz, whether the database and, when it can tell, the file store
+// answer.
+func ready(db *database.DB, blobs blob.Store) func(context.Context) error {
+	p, ok := blobs.(blob.Pinger)
+	if !ok {
+		return db.PingContext
+	}
+	return func(ctx context.Context) error {
+		if err := db.PingContext(ctx); err != nil {
+			return err
+		}
+		return p.Ping(ctx)
+	}
 }
 
 // BcryptSlots is how many bcrypt computations the server runs at once: half the

@@ -60,6 +60,9 @@ type Config struct {
 	// Uploads configure the upload pipeline, malware scanning and training (uploads.go).
 	Uploads Uploads
 
+	// Storage says whether files stay in the data directory or go to S3 (storage.go).
+	Storage Storage
+
 	// GeneratedSecret is true when SecretKey came from the data directory's key file.
 	GeneratedSecret bool
 }
@@ -293,6 +296,22 @@ var fields = []field{
 	{"TRAINING_BACKEND", "builtin", "builtin (offline style profiles applied by the " +
 		"built-in engine) or fal (LoRA training with FAL flux-lora-fast-training; needs " +
 		"FAL_KEY)", false, setTrainingBackend},
+
+	// File storage (storage.go): the data directory unless S3_ENDPOINT is set.
+	{"S3_ENDPOINT", "", "S3-compatible object store for images and uploads, scheme and " +
+		"host only, such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000; " +
+		"empty keeps files in the data directory", false, setS3Endpoint},
+	{"S3_BUCKET", "", "bucket that holds the files; required with S3_ENDPOINT, and it " +
+		"must exist", false, setS3Bucket},
+	{"S3_REGION", "us-east-1", "region of the bucket", false, setS3Region},
+	{"S3_ACCESS_KEY_ID", "", "access key id for the object store; required with " +
+		"S3_ENDPOINT", false, text(func(c *Config) *string { return &c.Storage.AccessKeyID })},
+	{"S3_SECRET_ACCESS_KEY", "", "secret access key for the object store; required with " +
+		"S3_ENDPOINT", true, text(func(c *Config) *string { return &c.Storage.SecretAccessKey })},
+	{"S3_PREFIX", "", "folder inside the bucket for every key, such as sketchmaker; empty " +
+		"for the bucket's root", false, setS3Prefix},
+	{"S3_PATH_STYLE", "auto", "auto, true (bucket in the path, as MinIO and most " +
+		"self-hosted stores want) or false (bucket in the host name)", false, setS3PathStyle},
 }
 
 // sampleSecrets are values that appear in examples and must never protect a production site.
@@ -336,6 +355,9 @@ func Load(lookup func(string) (string, bool), dotenv string) (*Config, error) {
 	}
 
 	if err := c.checkSecret(); err != nil {
+		return nil, err
+	}
+	if err := c.checkStorage(); err != nil {
 		return nil, err
 	}
 	return c, nil

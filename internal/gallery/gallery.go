@@ -404,8 +404,10 @@ func (g *Gallery) DeleteAll(ctx context.Context, userID int64) error {
 }
 
 // removeFiles deletes an image's files. The record is already gone, so a failure here
-// leaves an orphan file that nobody can reach; it is logged, not returned.
+// leaves an orphan file that nobody can reach; it is logged, not returned. A client that
+// goes away does not stop it: on object storage each deletion is a request of its own.
 func (g *Gallery) removeFiles(ctx context.Context, im *Image) {
+	ctx = context.WithoutCancel(ctx)
 	for _, key := range append([]string{im.BlobKey, im.ThumbKey}, variantKeys(im)...) {
 		if key == "" {
 			continue
