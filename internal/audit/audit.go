@@ -50,6 +50,7 @@ const (
 	CreditsChanged     = "credits_changed"
 	SettingChanged     = "setting_changed"
 	BackupMade         = "backup_made"
+	BackupRestored     = "backup_restored"
 	SetupCompleted     = "setup_completed"
 	UserCreated        = "user_created"
 	UserDeactivated    = "user_deactivated"
@@ -70,7 +71,7 @@ func Types() []string {
 		RoleChange, AdminAccess, APIKeyChange, SuspiciousActivity, SuspiciousContent,
 		CSRFFailure, PermissionDenied, SessionRevoked, AccountLocked, AccountUnlocked,
 		IPBlocked, UserApproved, UserDeleted, PlanChanged, CreditsChanged, SettingChanged,
-		BackupMade, SetupCompleted, AuditPruned, AuditExported, IPUnblocked,
+		BackupMade, BackupRestored, SetupCompleted, AuditPruned, AuditExported, IPUnblocked,
 		ContentReviewed, AlertAcknowledged, UserCreated, UserDeactivated, UserReactivated,
 		ImageShared, ImageUnshared,
 	}, accountTypes()...)

@@ -1,5 +1,6 @@
 // Package cli is SketchMaker's command line: it reads the configuration, builds the
-// application and runs one command (serve, migrate, user, config or version).
+// application and runs one command (serve, migrate, user, keys, audit, backup, restore,
+// config or version).
 package cli
 
 import (
@@ -38,6 +39,12 @@ Commands:
                              edited or missing event
   audit export --format csv|json [--type T] [--user ID] [--ip IP] [--from D] [--to D]
                              write the audit log to standard output
+  backup --out FILE [--recipient age1... | --recipients-file F] [--no-gzip] [--force]
+                             write an encrypted backup of the SQLite database and stored
+                             files; without a recipient the passphrase is read from stdin
+  restore --in FILE [--identity FILE] [--force]
+                             check a backup, then restore it into the data directory
+                             (stop the server first) and migrate it
   config                     print the effective configuration, secrets hidden
   version                    print the version and the Go version it was built with
 `
@@ -80,6 +87,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer,
 		err = keysCommand(ctx, cfg, log, args, stdout)
 	case "audit":
 		err = auditCommand(ctx, cfg, log, args, stdout, stderr)
+	case "backup", "restore":
+		return backupCommand(ctx, cfg, log, cmd, args, stdin, stdout, stderr)
 	case "config":
 		for _, row := range cfg.Describe(lookup) {
 			fmt.Fprintf(stdout, "%-28s %s\n", row[0], row[1])
