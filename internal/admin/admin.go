@@ -45,6 +45,10 @@ type Actor struct {
 	User      *account.User
 	IP        string
 	UserAgent string
+
+	// Credential is the public id of the personal API token the request came with, or ""
+	// for a browser session. Every event the change records names it.
+	Credential string
 }
 
 // TokenRevoker deletes an account's personal API tokens; the apitoken package's Store is
@@ -119,6 +123,9 @@ func (s *Service) record(ctx context.Context, a Actor, typ string, userID int64,
 	}
 	if a.User != nil && userID != a.User.ID {
 		details["by"] = a.User.ID
+	}
+	if a.Credential != "" {
+		details["via_credential"] = a.Credential
 	}
 	e := audit.Event{Type: typ, UserID: userID, IP: a.IP, UserAgent: a.UserAgent,
 		Details: details}

@@ -122,7 +122,8 @@ func checkInput(name string, days int) (string, error) {
 	if n == 0 || n > maxName || !utf8.ValidString(name) ||
 		strings.ContainsFunc(name, hidden) || !strings.ContainsFunc(name, visible) {
 		return "", fault.Field("name", fmt.Sprintf("Give the token a name of 1 to %d "+
-			"characters, such as the script or machine that will use it.", maxName))
+			"visible characters, such as the script or machine that will use it, without "+
+			"control, direction or invisible formatting characters.", maxName))
 	}
 	for _, d := range Lifetimes {
 		if d == days {

@@ -252,6 +252,24 @@ func TestWriteFileRefusals(t *testing.T) {
 	if _, err := WriteFile(ctx, in.db, in.l, inside, false, passphraseOptions(t)); err == nil {
 		t.Fatal("a backup inside the files folder was written")
 	}
+
+	// Neither the database, its companions nor the secret-key file can be replaced, even
+	// with force, directly or through a link.
+	db, _ := os.ReadFile(in.l.Database)
+	link := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Symlink(filepath.Dir(in.l.Database), link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{in.l.Database, in.l.Database + "-wal", in.l.Secret,
+		filepath.Join(link, filepath.Base(in.l.Database)),
+		filepath.Join(link, filepath.Base(in.l.Files), "x.age")} {
+		if _, err := WriteFile(ctx, in.db, in.l, p, true, passphraseOptions(t)); err == nil {
+			t.Errorf("a backup over %s was written", p)
+		}
+	}
+	if after, _ := os.ReadFile(in.l.Database); !bytes.Equal(db, after) {
+		t.Fatal("the database file changed")
+	}
 }
 
 // TestBackupWhileWriting snapshots the database while another connection writes: the

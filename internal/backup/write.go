@@ -74,22 +74,49 @@ func WriteFile(ctx context.Context, db *database.DB, l Layout, out string, force
 	return m, nil
 }
 
-// checkOut refuses an existing out without force, and an out inside the files folder,
-// which the archive would then contain.
+// checkOut refuses an existing out without force; an out inside the files folder, which
+// the archive would then contain; and an out that is the database, one of its companion
+// files or the secret-key file, which --force would otherwise overwrite under a running
+// server. Links are resolved first, so neither can be reached through one.
 func checkOut(l Layout, out string, force bool) error {
 	if _, err := os.Lstat(out); err == nil && !force {
 		return ErrExists
 	}
-	absOut, err1 := filepath.Abs(out)
-	absFiles, err2 := filepath.Abs(l.Files)
-	if err := errors.Join(err1, err2); err != nil {
-		return fmt.Errorf("backup paths: %w", err)
+	realOut, err := resolved(out)
+	if err != nil {
+		return fmt.Errorf("backup path: %w", err)
 	}
-	if rel, err := filepath.Rel(absFiles, absOut); err == nil && filepath.IsLocal(rel) {
-		return fault.New(fault.Invalid, "the backup file cannot be written inside the "+
-			"data directory's files folder")
+	if realFiles, err := resolved(l.Files); err == nil {
+		if rel, err := filepath.Rel(realFiles, realOut); err == nil && filepath.IsLocal(rel) {
+			return fault.New(fault.Invalid, "the backup file cannot be written inside the "+
+				"data directory's files folder")
+		}
+	}
+	for _, p := range []string{l.Database, l.Database + "-wal", l.Database + "-shm",
+		l.Database + "-journal", l.Secret} {
+		if rp, err := resolved(p); err == nil && rp == realOut {
+			return fault.New(fault.Invalid, "the backup file cannot replace the database or "+
+				"the secret-key file: choose a path outside the data directory")
+		}
 	}
 	return nil
+}
+
+// resolved returns the absolute path of p with the links of its folder resolved, and of
+// p itself when it exists.
+func resolved(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r, nil
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return abs, nil // the folder does not exist: nothing can be reached through it
+	}
+	return filepath.Join(dir, filepath.Base(abs)), nil
 }
 
 // writeSynced writes the archive to f, flushes it to disk and closes f.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sketchmaker/sketchmaker/internal/database"
 	"github.com/sketchmaker/sketchmaker/internal/database/dbtest"
@@ -174,6 +175,25 @@ func TestLookupWithUserReadsBoth(t *testing.T) {
 		now = now.Add(2 * time.Hour)
 		if _, err := s.LookupWithUser(ctx, tok, "u.id", &id); !errors.Is(err, session.ErrNoSession) {
 			t.Fatalf("idle session through the joined lookup: %v", err)
+		}
+	})
+}
+
+func TestUserAgentsAreStoredAsText(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := session.New(db, time.Hour, time.Hour, time.Now)
+		uid := newUser(t, db, "agent@example.com")
+		long := strings.Repeat("a", 399) + "é and more" // é straddles the 400-byte cut
+		for _, ua := range []string{"Caf\xe9Browser/1.0", "nul\x00agent", long} {
+			_, sess, err := s.Create(ctx, uid, "192.0.2.1", ua)
+			if err != nil {
+				t.Fatalf("Create with agent %q: %v", ua, err)
+			}
+			if !utf8.ValidString(sess.UserAgent) || strings.ContainsRune(sess.UserAgent, 0) ||
+				len(sess.UserAgent) > 400 {
+				t.Fatalf("stored agent %q", sess.UserAgent)
+			}
 		}
 	})
 }

@@ -49,7 +49,11 @@ func init() {
 // actor is the administrator making the request.
 func actor(r *http.Request) admin.Actor {
 	st := state(r)
-	return admin.Actor{User: st.user, IP: st.ip, UserAgent: r.UserAgent()}
+	a := admin.Actor{User: st.user, IP: st.ip, UserAgent: r.UserAgent()}
+	if st.apiToken != nil {
+		a.Credential = st.apiToken.ID
+	}
+	return a
 }
 
 // noteAdminAccess audits the first admin page or admin API call of a session.

@@ -35,16 +35,26 @@ var (
 // header uses the Bearer scheme at all; the token may then be empty or malformed, and is
 // refused as such. Other schemes (a proxy's Basic credentials, say) are not this
 // server's and are ignored.
+//
+// A request that sends several Authorization headers, one of them Bearer, is refused the
+// same way: reading only the first would let a bad token hide behind another header.
 func bearerToken(r *http.Request) (string, bool) {
-	h := strings.TrimSpace(r.Header.Get("Authorization"))
-	end := strings.IndexAny(h, " \t")
-	if end < 0 {
-		end = len(h)
+	values := r.Header.Values("Authorization")
+	for _, v := range values {
+		h := strings.TrimSpace(v)
+		end := strings.IndexAny(h, " \t")
+		if end < 0 {
+			end = len(h)
+		}
+		if !strings.EqualFold(h[:end], "Bearer") {
+			continue
+		}
+		if len(values) > 1 {
+			return "", true
+		}
+		return strings.TrimSpace(h[end:]), true
 	}
-	if !strings.EqualFold(h[:end], "Bearer") {
-		return "", false
-	}
-	return strings.TrimSpace(h[end:]), true
+	return "", false
 }
 
 // takesToken reports whether r goes to a route that accepts an API token: a JSON route

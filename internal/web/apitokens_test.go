@@ -239,6 +239,22 @@ func TestAPITokensOfAdministrators(t *testing.T) {
 
 	user := premiumUser(t, app, "plain@example.com")
 	userSecret := createToken(t, user, "mine")
+
+	// What the administrator changes with the token names it in the audit trail.
+	var tokenID string
+	if err := app.DB.GetContext(context.Background(), &tokenID, app.DB.Rebind(
+		`SELECT id FROM api_tokens WHERE name = ?`), "monitoring"); err != nil {
+		t.Fatal(err)
+	}
+	credits, _ := json.Marshal(map[string]any{"action": "add", "amount": 1, "reason": "bonus"})
+	path := "/admin/api/users/" + strconv.FormatInt(user.UserID(), 10) + "/credits"
+	if res := bearer(t, app, http.MethodPost, path, secret, credits); res.StatusCode !=
+		http.StatusOK {
+		t.Fatalf("credits by token: %d %s", res.StatusCode, res.Body)
+	}
+	if !acctAudit(app, "credits_changed", `"via_credential":"`+tokenID+`"`) {
+		t.Fatalf("the credit change does not name the token: %s", app.Audit.String())
+	}
 	if res := bearer(t, app, http.MethodGet, "/admin/api/status", userSecret, nil); res.
 		StatusCode != http.StatusForbidden {
 		t.Fatalf("admin API by a user's token: %d", res.StatusCode)
@@ -306,6 +322,17 @@ func TestAPITokenHeaderForms(t *testing.T) {
 	if after := c.JSONCredits(); after != before {
 		t.Fatalf("refused requests moved credits from %v to %v", before, after)
 	}
+	// A Bearer header behind another Authorization header is found, and refused.
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/generate/image",
+		strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRFToken", c.CSRF())
+	req.Header.Add("Authorization", "Basic dXNlcjpwYXNz")
+	req.Header.Add("Authorization", "Bearer smk_bad")
+	if res := c.Do(req); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a second, Bearer, Authorization header: %d", res.StatusCode)
+	}
+
 	// Any spacing or case of the scheme works with a good token.
 	for _, h := range []string{"bearer " + secret, "BEARER\t" + secret, "Bearer   " + secret} {
 		req, _ := http.NewRequest(http.MethodGet, app.URL+"/api/user/profile", nil)
@@ -315,7 +342,7 @@ func TestAPITokenHeaderForms(t *testing.T) {
 		}
 	}
 	// Another scheme (a proxy's Basic credentials) is not ours: the cookie decides.
-	req, _ := http.NewRequest(http.MethodGet, app.URL+"/api/user/profile", nil)
+	req, _ = http.NewRequest(http.MethodGet, app.URL+"/api/user/profile", nil)
 	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
 	if res := c.Do(req); res.StatusCode != http.StatusOK {
 		t.Fatalf("Basic credentials beside a cookie: %d", res.StatusCode)

@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/sketchmaker/sketchmaker/internal/apptest"
+	"github.com/sketchmaker/sketchmaker/internal/role"
 )
 
 func TestJSONWithARepeatedKeyIsRefused(t *testing.T) {
@@ -38,5 +40,34 @@ func TestJSONWithARepeatedKeyIsRefused(t *testing.T) {
 			http.StatusBadRequest && (details["field"] == "path" || details["field"] == "width") {
 			t.Errorf("%s refused as a repeated key: %s", body, res.Body)
 		}
+	}
+}
+
+func TestJSONWithANulIsRefused(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			app := apptest.NewWith(t, apptest.Options{Postgres: pg})
+			c := signedIn(t, app, "nul@example.com", 10)
+			admin, _ := admAccount(t, app, "root@example.com", role.Superadmin)
+			uid := strconv.FormatInt(c.UserID(), 10)
+			for _, req := range []struct {
+				who        *apptest.Client
+				path, body string
+				wantField  string
+			}{
+				{c, "/generate/image", `{"prompt":"a\u0000b"}`, "prompt"},
+				{admin, "/admin/api/users/" + uid + "/plan", `{"plan":"pro\u0000"}`, "plan"},
+				{admin, "/admin/api/users/" + uid + "/credits",
+					`{"action":"add","amount":1,"reason":"x\u0000"}`, "reason"},
+			} {
+				res := req.who.Send(http.MethodPost, req.path, "application/json",
+					[]byte(req.body), req.who.CSRF())
+				details, _ := res.JSON()["details"].(map[string]any)
+				if res.StatusCode != http.StatusBadRequest ||
+					(req.wantField != "" && details["field"] != req.wantField) {
+					t.Errorf("%s %s: %d %s", req.path, req.body, res.StatusCode, res.Body)
+				}
+			}
+		})
 	}
 }

@@ -168,21 +168,19 @@ func decodeJSON(r *http.Request, v any) error {
 	if dec.More() {
 		return fault.New(fault.Invalid, "The request body must hold a single JSON object.")
 	}
-	if key, ok := repeatedKey(body); ok {
-		return fault.Field(key, "The request body names "+clipText(key, 40)+" more than "+
-			"once; send each field once.")
-	}
-	return nil
+	return checkTokens(body)
 }
 
-// repeatedKey finds a key that an object of a JSON document holds twice, spelled alike
-// or differing only in case, which encoding/json would match to one field. Such a body
-// means different things to different parsers (the last value wins here, the first
-// elsewhere), so it is refused rather than guessed at. body is valid JSON already.
-func repeatedKey(body []byte) (string, bool) {
+// checkTokens refuses what encoding/json accepts but SketchMaker cannot keep: an object
+// naming a key twice, spelled alike or differing only in case, which encoding/json would
+// match to one field (the last value wins here, the first in other parsers, so such a
+// body means different things to each), and a NUL character (\u0000) in any string,
+// which PostgreSQL refuses to store or compare. body is valid JSON already.
+func checkTokens(body []byte) error {
 	type frame struct {
 		keys    map[string]bool // nil for an array
 		wantKey bool
+		key     string // the key whose value is being read
 	}
 	var stack []*frame
 	// valueDone notes that a value ended: in an object, a key comes next.
@@ -195,15 +193,24 @@ func repeatedKey(body []byte) (string, bool) {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", false
+			return nil
 		}
-		if n := len(stack); n > 0 && stack[n-1].wantKey {
+		n := len(stack)
+		if str, ok := tok.(string); ok && strings.ContainsRune(str, 0) {
+			field := ""
+			if n > 0 && !stack[n-1].wantKey {
+				field = stack[n-1].key
+			}
+			return nulError(field)
+		}
+		if n > 0 && stack[n-1].wantKey {
 			if key, ok := tok.(string); ok {
 				k := strings.ToLower(key)
 				if stack[n-1].keys[k] {
-					return key, true
+					return fault.Field(key, "The request body names "+clipText(key, 40)+
+						" more than once; send each field once.")
 				}
-				stack[n-1].keys[k], stack[n-1].wantKey = true, false
+				stack[n-1].keys[k], stack[n-1].wantKey, stack[n-1].key = true, false, key
 				continue
 			}
 		}
@@ -219,6 +226,16 @@ func repeatedKey(body []byte) (string, bool) {
 			valueDone()
 		}
 	}
+}
+
+// nulError refuses a NUL character, naming its field when it is known.
+func nulError(field string) error {
+	msg := "The request body holds a NUL character (\\u0000); send text without it."
+	if field == "" {
+		return fault.New(fault.Invalid, msg)
+	}
+	return fault.Field(field, clipText(field, 40)+" holds a NUL character (\\u0000); "+
+		"send text without it.")
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
