@@ -493,3 +493,18 @@ func TestFilesFolderBehindALink(t *testing.T) {
 	}
 	in.checkRestored(t, target)
 }
+
+func TestAsideNamesDoNotCollide(t *testing.T) {
+	dir := t.TempDir()
+	l := Layout{Database: filepath.Join(dir, "sketchmaker.db"), Files: filepath.Join(dir, "files"),
+		Secret: filepath.Join(dir, "secret_key")}
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	first := asideSuffix(l, now)
+	if first != ".replaced-20260501T120000Z" {
+		t.Fatalf("first suffix %q", first)
+	}
+	writeTestFile(t, l.Files+first, []byte("x")) // a restore of the same second set it aside
+	if second := asideSuffix(l, now); second != first+"-2" {
+		t.Fatalf("second suffix %q", second)
+	}
+}

@@ -62,12 +62,32 @@ func Restore(ctx context.Context, path string, ids []age.Identity, l Layout, for
 	if err := checkTarget(l, force); err != nil {
 		return nil, err
 	}
-	aside, err := st.swap(l, ".replaced-"+now.UTC().Format("20060102T150405Z"))
+	aside, err := st.swap(l, asideSuffix(l, now))
 	if err != nil {
 		return nil, fault.Wrap(fault.Internal, "the restored data could not be moved into "+
 			"place; the data directory was left as it was", err)
 	}
 	return &Result{Manifest: m, Aside: aside}, nil
+}
+
+// asideSuffix names the data a restore sets aside after the time, with a counter when
+// an earlier restore of the same second took that name.
+func asideSuffix(l Layout, now time.Time) string {
+	base := ".replaced-" + now.UTC().Format("20060102T150405Z")
+	suffix := base
+	for i := 2; i < 1000; i++ {
+		taken := false
+		for _, p := range []string{l.Database, l.Files, l.Secret} {
+			if _, err := os.Lstat(p + suffix); err == nil {
+				taken = true
+			}
+		}
+		if !taken {
+			break
+		}
+		suffix = fmt.Sprintf("%s-%d", base, i)
+	}
+	return suffix
 }
 
 // checkTarget refuses a database a server holds, and existing data without force.

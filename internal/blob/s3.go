@@ -109,7 +109,8 @@ func (s *S3) check(ctx context.Context) error {
 	}
 	if err == nil {
 		return fmt.Errorf("S3 bucket %q does not exist at %s: create it, or correct "+
-			"S3_BUCKET or S3_REGION", s.bucket, s.endpoint)
+			"S3_BUCKET or S3_REGION (or S3_ENDPOINT, if that address is not an S3 server)",
+			s.bucket, s.endpoint)
 	}
 	if code := refused(err); code != "" {
 		return fmt.Errorf("S3 at %s refused access to bucket %q (%s): check "+
