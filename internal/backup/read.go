@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"filippo.io/age"
@@ -43,11 +44,25 @@ type archive struct {
 	key []byte
 }
 
+// OpenError says why the named file at path (the backup, an identity or recipients file)
+// could not be opened, in words a person can act on.
+func OpenError(what, path string, err error) error {
+	why := "it cannot be read"
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		why = "it does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		why = "permission was denied"
+	}
+	return fault.Wrap(fault.Invalid, fmt.Sprintf("the %s %q cannot be opened: %s", what,
+		path, why), err)
+}
+
 // openArchive opens the archive at path and unwraps its file key with ids.
 func openArchive(path string, ids []age.Identity) (*archive, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fault.Wrap(fault.NotFound, "the backup file cannot be opened", err)
+		return nil, OpenError("backup file", path, err)
 	}
 	hdr, err := age.ExtractHeader(bufio.NewReader(f))
 	if err != nil {

@@ -197,7 +197,7 @@ func backupRecipients(f backupFlags, stdin io.Reader) ([]age.Recipient, string, 
 func readRecipientsFile(path string) ([]age.Recipient, error) {
 	file, err := os.Open(path)
 	if err != nil {
-		return nil, fault.Wrap(fault.Invalid, "the recipients file cannot be opened", err)
+		return nil, backup.OpenError("recipients file", path, err)
 	}
 	defer file.Close()
 	rs, err := age.ParseRecipients(file)
@@ -325,7 +325,7 @@ func restoreIdentities(f restoreFlags, stdin io.Reader) ([]age.Identity, error) 
 	if f.identity != "" {
 		file, err := os.Open(f.identity)
 		if err != nil {
-			return nil, fault.Wrap(fault.Invalid, "the identity file cannot be opened", err)
+			return nil, backup.OpenError("identity file", f.identity, err)
 		}
 		defer file.Close()
 		ids, err := age.ParseIdentities(file)

@@ -297,7 +297,10 @@ func TestBackupCommandRefusals(t *testing.T) {
 		{"wrong passphrase", fresh, "another long passphrase\n",
 			[]string{"restore", "--in", out}, 1, "does not open this backup"},
 		{"missing archive", fresh, backupPassphrase + "\n",
-			[]string{"restore", "--in", out + ".missing"}, 1, "cannot be opened"},
+			[]string{"restore", "--in", out + ".missing"}, 1,
+			"b.age.missing\" cannot be opened: it does not exist"},
+		{"missing identity", fresh, "", []string{"restore", "--in", out, "--identity",
+			out + ".key"}, 1, "identity file \"" + out + ".key\" cannot be opened: it does not exist"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -158,7 +158,12 @@ func (s *Service) put(ctx context.Context, u *Upload, p *prepared) error {
 	for _, f := range files {
 		if err := s.blobs.Put(ctx, f.key, f.r); err != nil {
 			s.deleteBlobs(ctx, u)
-			return fmt.Errorf("store upload: %w", err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("store upload: %w", err)
+			}
+			// The picture was fine; the store (a full disk, a bucket that is down) was not.
+			return fault.Wrap(fault.Unavailable, "The upload could not be stored just now. "+
+				"Please try again in a moment.", fmt.Errorf("store upload: %w", err))
 		}
 	}
 	return nil
