@@ -356,25 +356,40 @@ func (g *Gallery) get(ctx context.Context, userID int64, id string) (*Image, err
 
 // Delete removes userID's image id and every stored variant of it.
 func (g *Gallery) Delete(ctx context.Context, userID int64, id string) error {
+	_, err := g.Remove(ctx, userID, id)
+	return err
+}
+
+// Remove is Delete that also reports whether the image was shared: its share link ends
+// in the same transaction.
+func (g *Gallery) Remove(ctx context.Context, userID int64, id string) (wasShared bool,
+	err error) {
 	im, err := g.Get(ctx, userID, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	err = g.db.Tx(ctx, func(tx *sqlx.Tx) error {
 		if err := bumpVersion(ctx, tx, userID); err != nil {
 			return err
 		}
-		q := tx.Rebind(`DELETE FROM images WHERE id = ? AND user_id = ?`)
+		q := tx.Rebind(`DELETE FROM image_shares WHERE image_id = ? AND user_id = ?`)
+		res, err := tx.ExecContext(ctx, q, id, userID)
+		if err != nil {
+			return fmt.Errorf("end share: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		wasShared = n > 0
+		q = tx.Rebind(`DELETE FROM images WHERE id = ? AND user_id = ?`)
 		if _, err := tx.ExecContext(ctx, q, id, userID); err != nil {
 			return fmt.Errorf("delete image: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	g.removeFiles(ctx, im)
-	return nil
+	return wasShared, nil
 }
 
 // DeleteAll removes every image of userID, for account deletion.

@@ -78,8 +78,12 @@ func TestShareLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := g.Delete(ctx, u[0], mine.ID); err != nil {
-			t.Fatal(err)
+		if shared, err := g.Remove(ctx, u[0], mine.ID); err != nil || !shared {
+			t.Fatalf("Remove of a shared image: %v %v", shared, err)
+		}
+		other := add(t, g, blobs, u[0], 3, "never shared")
+		if shared, err := g.Remove(ctx, u[0], other.ID); err != nil || shared {
+			t.Fatalf("Remove of an unshared image: %v %v", shared, err)
 		}
 		if _, _, err := g.Shared(ctx, sh.Token); !errors.Is(err, gallery.ErrNoShare) {
 			t.Fatalf("after deletion: %v", err)

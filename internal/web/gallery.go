@@ -182,14 +182,11 @@ func (s *Server) deleteImageAPI(w http.ResponseWriter, r *http.Request) {
 // and the audit trail says so.
 func (s *Server) removeImage(r *http.Request) error {
 	uid, id := state(r).user.ID, r.PathValue("id")
-	sh, err := s.Gallery.ShareOf(r.Context(), uid, id)
+	shared, err := s.Gallery.Remove(r.Context(), uid, id)
 	if err != nil {
 		return err
 	}
-	if err := s.Gallery.Delete(r.Context(), uid, id); err != nil {
-		return err
-	}
-	if sh != nil {
+	if shared {
 		s.audit(r, audit.Event{Type: audit.ImageUnshared, UserID: uid,
 			Details: map[string]any{"image_id": id, "reason": "image_deleted"}})
 	}

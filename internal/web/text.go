@@ -1,6 +1,7 @@
 package web
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,11 +22,11 @@ var errNotText = fault.New(fault.Invalid, "The request holds a NUL byte or bytes
 // (uploads) by the upload pipeline, which cleans file names.
 func (s *Server) checkText(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isText(r.URL.Path) || !valuesAreText(r.URL.Query()) {
+		if !isText(r.URL.Path) || r.URL.RawQuery != "" && !valuesAreText(r.URL.Query()) {
 			s.fail(w, r, errNotText)
 			return
 		}
-		if isForm(r) && !isMultipart(r) && r.Method != http.MethodGet {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && isURLEncoded(r) {
 			if err := r.ParseForm(); err != nil {
 				s.fail(w, r, fault.Wrap(fault.Invalid, "The form could not be read.", err))
 				return
@@ -37,6 +38,11 @@ func (s *Server) checkText(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func isURLEncoded(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded"
 }
 
 // isText reports whether s is UTF-8 without NUL bytes.
